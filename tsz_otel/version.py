@@ -1,0 +1,3 @@
+"""The distribution version, read by the build backend."""
+
+__version__ = "0.1.0"
