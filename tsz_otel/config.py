@@ -69,6 +69,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "ai_api_key": ("TSZ_AI_API_KEY", "THYRIS_AI_API_KEY"),
     "ai_model": ("TSZ_AI_MODEL", "THYRIS_AI_MODEL"),
     "ai_timeout": ("TSZ_AI_TIMEOUT",),
+    "ai_max_calls": ("TSZ_AI_MAX_CALLS",),
     "cache_ttl": ("TSZ_CACHE_TTL",),
     "redis_url": ("TSZ_REDIS_URL",),
 }
@@ -119,6 +120,7 @@ class Settings(BaseModel):
     ai_api_key: str | None = None
     ai_model: str | None = None
     ai_timeout: float = Field(2.0, gt=0)
+    ai_max_calls: int = Field(16, ge=0)
     cache_ttl: int = Field(24 * 3600, gt=0)
     redis_url: str | None = None
 

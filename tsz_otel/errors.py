@@ -13,7 +13,11 @@ Callers catch the most specific class they care about; everything derives from
     ├── GuardrailFailedError        the guardrail itself failed and fail mode is ``closed``
     └── RemoteError                 a TSZ server or AI model endpoint answered badly
         ├── RemoteUnavailableError  it could not be reached or timed out
+        ├── RemoteProtocolError     it answered 2xx with a body that is not the documented shape
         └── RemoteStatusError       it answered with a non-success HTTP status
+            ├── RemoteBadRequestError   400/405/413/422: the request was rejected
+            ├── RemoteAuthError         401/403: admin key missing or wrong
+            └── RemoteNotFoundError     404: no such object (or endpoint)
 
 Messages never contain a detected value: they name types, counts, pattern names and
 request ids only.
@@ -29,7 +33,11 @@ __all__ = [
     "GuardrailFailedError",
     "InputError",
     "InvalidPatternError",
+    "RemoteAuthError",
+    "RemoteBadRequestError",
     "RemoteError",
+    "RemoteNotFoundError",
+    "RemoteProtocolError",
     "RemoteStatusError",
     "RemoteUnavailableError",
     "TemplateError",
@@ -84,7 +92,15 @@ class GuardrailBlockedError(TszError):
 
 
 class GuardrailFailedError(TszError):
-    """The guardrail evaluation itself failed and ``TSZ_FAIL_MODE=closed``."""
+    """The guardrail evaluation itself failed and ``TSZ_FAIL_MODE=closed``.
+
+    ``verdict`` is the guard's ``deny`` verdict (with ``error_type``), when a guard
+    raised it; the original exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, verdict: Any = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict
 
 
 class RemoteError(TszError):
@@ -96,8 +112,29 @@ class RemoteUnavailableError(RemoteError):
 
 
 class RemoteStatusError(RemoteError):
-    """The remote endpoint answered with an unexpected HTTP status."""
+    """The remote endpoint answered with an unexpected HTTP status.
 
-    def __init__(self, message: str, status_code: int) -> None:
+    ``body`` keeps the start of the answer for debugging; it is never in the message,
+    because a server may echo the scanned text.
+    """
+
+    def __init__(self, message: str, status_code: int, body: bytes = b"") -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.body = body
+
+
+class RemoteProtocolError(RemoteError):
+    """The remote endpoint answered 2xx, but not with the documented JSON."""
+
+
+class RemoteBadRequestError(RemoteStatusError):
+    """The remote endpoint rejected the request (400, 405, 413 or 422)."""
+
+
+class RemoteAuthError(RemoteStatusError):
+    """The remote endpoint refused the credentials (401 or 403): check ``TSZ_ADMIN_KEY``."""
+
+
+class RemoteNotFoundError(RemoteStatusError):
+    """The remote endpoint has no such object or route (404)."""

@@ -1,0 +1,478 @@
+"""Structural checks that confirm or reject a regex candidate.
+
+A regex only says a string *looks like* an entity; a check says whether it can be
+one. Every check is a plain function ``check(value) -> bool | None`` registered by
+name in :data:`CHECKS`, so a catalogue row names the checks it wants and a new check
+is one function plus one registry entry:
+
+* ``True``  - the value passed a real structural test (checksum, parser, ...).
+* ``False`` - the value cannot be this entity (bad checksum, impossible range).
+  The candidate is dropped (or falls to the row's ``fail_score``).
+* ``None``  - nothing to say either way (for example a bare 9-digit number that
+  satisfies the SSN rules but could as well be any number): the row's base score
+  applies and context decides.
+
+:data:`TRIMS` holds the few functions that cut a candidate to its real length
+(an IBAN is as long as its country says; a URL does not end in a full stop).
+They return the number of characters to keep, ``0`` to reject the candidate.
+
+Checks never raise on bad input and never log the value they look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import math
+import zlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import phonenumbers
+
+__all__ = [
+    "CHECKS",
+    "IBAN_LENGTHS",
+    "TRIMS",
+    "Check",
+    "Trim",
+    "card_ok",
+    "iban_ok",
+    "luhn_ok",
+    "shannon_entropy",
+    "ssn_ok",
+    "tckn_ok",
+]
+
+Check = Callable[[str], bool | None]
+Trim = Callable[[str], int]
+
+_DIGITS = frozenset("0123456789")
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch in _DIGITS)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn (mod 10) checksum over a string of ASCII digits."""
+    if not digits or not digits.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+# Issuer prefixes (IIN ranges) and the lengths each scheme issues. A Luhn-valid
+# number outside these ranges (an ISBN, a tracking number) is not a card.
+_CARD_SCHEMES: tuple[tuple[tuple[int, int], int, frozenset[int]], ...] = (
+    # (prefix range inclusive, prefix length, allowed lengths)
+    ((4, 4), 1, frozenset({13, 16, 19})),  # Visa
+    ((51, 55), 2, frozenset({16})),  # Mastercard
+    ((2221, 2720), 4, frozenset({16})),  # Mastercard 2-series
+    ((34, 34), 2, frozenset({15})),  # American Express
+    ((37, 37), 2, frozenset({15})),
+    ((300, 305), 3, frozenset({14, 16, 17, 18, 19})),  # Diners Club
+    ((36, 36), 2, frozenset({14, 16, 17, 18, 19})),
+    ((38, 39), 2, frozenset({14, 16, 17, 18, 19})),
+    ((3528, 3589), 4, frozenset({16, 17, 18, 19})),  # JCB
+    ((2200, 2204), 4, frozenset({16, 17, 18, 19})),  # Mir
+    ((50, 50), 2, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),  # Maestro
+    ((56, 58), 2, frozenset({12, 13, 14, 15, 16, 17, 18, 19})),
+    ((60, 69), 2, frozenset({16, 17, 18, 19})),  # Discover, UnionPay, RuPay, Maestro
+)
+
+
+def card_ok(value: str) -> bool | None:
+    """A payment card number: known issuer range, a length it issues, and Luhn."""
+    digits = _digits(value)
+    if len(digits) < 12 or len(digits) > 19 or len(set(digits)) == 1:
+        return False
+    for (low, high), width, lengths in _CARD_SCHEMES:
+        if low <= int(digits[:width]) <= high and len(digits) in lengths:
+            return luhn_ok(digits)
+    return False
+
+
+# Lengths of IBANs per country (SWIFT IBAN registry).
+IBAN_LENGTHS: Mapping[str, int] = MappingProxyType(
+    {
+        "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
+        "BH": 22, "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24,
+        "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+        "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27,
+        "GT": 28, "HN": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+        "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+        "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MN": 20,
+        "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24,
+        "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24,
+        "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25,
+        "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+        "YE": 30,
+    }
+)  # fmt: skip
+
+
+def iban_ok(value: str) -> bool | None:
+    """ISO 13616: known country, that country's length, and mod-97 == 1."""
+    compact = value.replace(" ", "").upper()
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def iban_trim(value: str) -> int:
+    """Cut a greedy IBAN candidate to its country's length (0 if unknown country).
+
+    The candidate regex may run on into a following group of capitals or digits
+    (``DE89 3704 ... 00 AND``); the registry length says where the IBAN ends. The
+    cut must fall on a group boundary of the candidate, not inside a group.
+    """
+    expected = IBAN_LENGTHS.get(value[:2].upper())
+    if expected is None:
+        return 0
+    seen = 0
+    for index, char in enumerate(value):
+        if char != " ":
+            seen += 1
+            if seen == expected:
+                end = index + 1
+                if end < len(value) and value[end] != " " and " " in value[:end]:
+                    return 0
+                return end
+    return 0
+
+
+def tckn_ok(value: str) -> bool | None:
+    """Turkish identity number: 11 digits, no leading zero, two check digits."""
+    digits = _digits(value)
+    if len(digits) != 11 or digits[0] == "0":
+        return False
+    d = [ord(ch) - 48 for ch in digits]
+    tenth = ((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10
+    return tenth == d[9] and sum(d[:10]) % 10 == d[10]
+
+
+# Numbers the SSA never issues or that are famous examples.
+_SSN_EXAMPLES = frozenset({"078051120", "219099999", "123456789", "457555462"})
+
+
+def ssn_ok(value: str) -> bool | None:
+    """US SSN area/group/serial rules; a bare 9-digit run is only ``None`` (ambiguous).
+
+    Area 000, 666 and 900-999, group 00 and serial 0000 are never issued.
+    """
+    digits = _digits(value)
+    if len(digits) != 9 or len(set(digits)) == 1 or digits in _SSN_EXAMPLES:
+        return False
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return False
+    return True if len(value) > 9 else None
+
+
+def uk_nino_ok(value: str) -> bool | None:
+    """UK National Insurance number prefix rules (HMRC): some pairs never issued."""
+    prefix = value[:2].upper()
+    return prefix not in {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
+
+
+# --------------------------------------------------------------------------- network
+
+
+# Octets allowed in a netmask; a dotted quad made of these with a leading 255 is
+# a mask, not an address.
+_MASK_OCTETS = frozenset({"0", "128", "192", "224", "240", "248", "252", "254", "255"})
+
+
+def ipv4_ok(value: str) -> bool | None:
+    """A real, specific IPv4 address (not 0.0.0.0, broadcast or a netmask)."""
+    parts = value.split(".")
+    if len(parts) != 4:
+        return False
+    for part in parts:
+        if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+            return False
+        if int(part) > 255:
+            return False
+    if value in ("0.0.0.0", "255.255.255.255"):
+        return False
+    return not (parts[0] == "255" and all(part in _MASK_OCTETS for part in parts))
+
+
+def ipv6_ok(value: str) -> bool | None:
+    """An IPv6 address per :mod:`ipaddress`, with enough structure to not be code.
+
+    ``a::b`` style identifiers (C++ scopes, Rust paths) parse as IPv6; we require
+    at least three groups and a digit somewhere.
+    """
+    if value.count(":") < 2 or not any(ch in _DIGITS for ch in value):
+        return False
+    if sum(1 for group in value.split(":") if group) < 3:
+        return False
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def ip_ok(value: str) -> bool | None:
+    return ipv6_ok(value) if ":" in value else ipv4_ok(value)
+
+
+# --------------------------------------------------------------------------- phones
+
+# National formats are tried against the regions whose numbers are written that
+# way. Numbers written with a trunk "0" are European/Australian style; ten digits
+# without it are North American; "(dd) ddddd-dddd" is Brazilian.
+_TRUNK_REGIONS = ("GB", "DE", "FR", "AU", "NL", "IT", "IN", "JP", "BR", "ES", "CH", "AT", "BE")
+_NANP_REGIONS = ("US", "CA")
+_PAREN_REGIONS = ("BR", "US", "CA", "AU", "AR", "MX")
+
+
+def _valid_for(digits: str, country: int, regions: tuple[str, ...]) -> bool:
+    number = phonenumbers.PhoneNumber(country_code=country, national_number=int(digits))
+    if digits.startswith("0") and country == 39:
+        number.italian_leading_zero = True
+    return any(phonenumbers.is_valid_number_for_region(number, r) for r in regions)
+
+
+def _international_ok(digits: str) -> bool:
+    for width in (1, 2, 3):
+        country = int(digits[:width])
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country)
+        if regions:
+            rest = digits[width:]
+            return len(rest) >= 4 and _valid_for(rest, country, tuple(regions))
+    return False
+
+
+def _national_ok(value: str, digits: str) -> bool:
+    if value.startswith("(") and not digits.startswith("0"):
+        regions: tuple[str, ...] = _PAREN_REGIONS
+    elif digits.startswith("0"):
+        regions = _TRUNK_REGIONS
+    elif len(digits) == 11 and digits.startswith("1"):
+        return _valid_for(digits[1:], 1, _NANP_REGIONS)
+    else:
+        regions = _NANP_REGIONS
+    for region in regions:
+        country = phonenumbers.country_code_for_region(region)
+        national = digits
+        prefix = phonenumbers.ndd_prefix_for_region(region, True)
+        if prefix and national.startswith(prefix) and region != "IT":
+            national = national[len(prefix) :]
+        if len(national) >= 6 and _valid_for(national, country, (region,)):
+            return True
+    return False
+
+
+def phone_ok(value: str) -> bool | None:
+    """A dialable number per libphonenumber.
+
+    ``+`` numbers are checked without a region; national formats against the
+    regions that write numbers that way. A valid number written as a bare digit
+    run (``2064928708``) is only ``None``: it could as well be an order number.
+    """
+    digits = _digits(value)
+    if not 7 <= len(digits) <= 15:
+        return False
+    try:
+        if value.startswith("+"):
+            return _international_ok(digits)
+        if not _national_ok(value, digits):
+            return False
+    except (ValueError, KeyError):  # pragma: no cover - defensive: library edge cases
+        return False
+    return None if value.isdigit() else True
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character."""
+    if not value:
+        return 0.0
+    length = len(value)
+    return -sum(n / length * math.log2(n / length) for n in Counter(value).values())
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _classes(value: str) -> int:
+    lower = any(ch.islower() for ch in value)
+    upper = any(ch.isupper() for ch in value)
+    digit = any(ch in _DIGITS for ch in value)
+    other = any(not ch.isalnum() for ch in value)
+    return lower + upper + digit + other
+
+
+def aws_secret_ok(value: str) -> bool | None:
+    """40 base64 characters that look random: mixed case and digits, high entropy.
+
+    A git SHA-1 or any hex digest is 40 characters too, but hex-only: rejected.
+    Passing gives ``None`` (ambiguous): only AWS context makes it a finding.
+    """
+    if len(value) != 40 or all(ch in _HEX for ch in value):
+        return False
+    lower = any(ch.islower() for ch in value)
+    upper = any(ch.isupper() for ch in value)
+    digit = any(ch in _DIGITS for ch in value)
+    if not (lower and upper and digit) or shannon_entropy(value) < 4.0:
+        return False
+    return None
+
+
+_PLACEHOLDER_WORDS = ("xxxx", "****", "changeme", "example", "placeholder", "your", "redacted")
+
+
+def generic_secret_ok(value: str) -> bool | None:
+    """A value assigned to a key/token/secret/password name that looks like a secret.
+
+    Identifiers (``os.environ``), placeholders (``<your-key>``, ``xxxx``) and words
+    fail; short values need three character classes, long ones digits, letters
+    and entropy.
+    """
+    lowered = value.lower()
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return False
+    has_digit = any(ch in _DIGITS for ch in value)
+    has_alpha = any(ch.isalpha() for ch in value)
+    if not (has_digit and has_alpha):
+        return False
+    if len(value) >= 16:
+        return True if shannon_entropy(value) >= 3.2 else False
+    return True if _classes(value) >= 3 and shannon_entropy(value) >= 2.5 else False
+
+
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, width: int) -> str:
+    chars = []
+    while number:
+        number, rest = divmod(number, 62)
+        chars.append(_B62[rest])
+    return "".join(reversed(chars)).rjust(width, "0")
+
+
+def github_ok(value: str) -> bool | None:
+    """GitHub ``gh?_`` tokens end in a base62 CRC32 of their 30-character body."""
+    if value.startswith("github_pat_"):
+        return True if len(value) >= 82 else None
+    body = value[4:]
+    if len(body) != 36:
+        return False
+    return _base62(zlib.crc32(body[:30].encode("ascii")), 6) == body[30:]
+
+
+def openai_ok(value: str) -> bool | None:
+    """OpenAI keys carry ``T3BlbkFJ`` (base64 of "OpenAI"); others stay ambiguous."""
+    if "T3BlbkFJ" in value:
+        return True
+    return None if len(value) >= 40 and shannon_entropy(value) >= 3.5 else False
+
+
+def slack_ok(value: str) -> bool | None:
+    """Slack tokens: numeric team/user segments and a long random tail."""
+    if value.startswith("https://"):
+        return True
+    segments = value.split("-")
+    if len(segments) < 3:
+        return False
+    tail = segments[-1]
+    return len(tail) >= 10 and any(s.isdigit() for s in segments[1:-1])
+
+
+def _b64url_json(segment: str) -> object:
+    padded = segment + "=" * (-len(segment) % 4)
+    return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+
+
+def jwt_ok(value: str) -> bool | None:
+    """The header segment is base64url JSON naming an ``alg``."""
+    try:
+        header = _b64url_json(value.split(".", 1)[0])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return False
+    return isinstance(header, dict) and isinstance(header.get("alg"), str)
+
+
+def email_ok(value: str) -> bool | None:
+    """RFC 5321 limits and no empty labels or dot runs."""
+    local, _, domain = value.rpartition("@")
+    if not local or len(local) > 64 or len(value) > 254:
+        return False
+    if local[0] == "." or local[-1] == "." or ".." in local:
+        return False
+    labels = domain.split(".")
+    return all(0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-" for label in labels)
+
+
+_URL_TAIL = ".,;:!?'\")]}>*"
+
+
+def url_trim(value: str) -> int:
+    """Drop sentence punctuation the greedy URL pattern swallowed."""
+    end = len(value)
+    while end and value[end - 1] in _URL_TAIL:
+        if value[end - 1] == ")" and value.count("(", 0, end) >= value.count(")", 0, end):
+            break
+        end -= 1
+    return end
+
+
+def pem_trim(value: str) -> int:
+    """A truncated PEM block (no END line) ends at its last non-blank character."""
+    if "-----END" in value:
+        return len(value)
+    stripped = value.rstrip()
+    while stripped.endswith("\\n"):  # JSON-escaped newlines in a pasted string
+        stripped = stripped[:-2].rstrip()
+    return len(stripped)
+
+
+CHECKS: Mapping[str, Check] = MappingProxyType(
+    {
+        "aws_secret": aws_secret_ok,
+        "card": card_ok,
+        "email": email_ok,
+        "generic_secret": generic_secret_ok,
+        "github": github_ok,
+        "iban": iban_ok,
+        "ip": ip_ok,
+        "jwt": jwt_ok,
+        "openai": openai_ok,
+        "phone": phone_ok,
+        "slack": slack_ok,
+        "ssn": ssn_ok,
+        "tckn": tckn_ok,
+        "uk_nino": uk_nino_ok,
+    }
+)
+"""Check name -> function. Catalogue rows refer to checks by these names."""
+
+TRIMS: Mapping[str, Trim] = MappingProxyType(
+    {"iban": iban_trim, "url": url_trim, "pem": pem_trim}
+)
+"""Trim name -> function returning how many leading characters to keep."""
