@@ -63,6 +63,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("accuracy", "benchmarks.bench_accuracy", "precision/recall/F1 on the dev sets"),
     Benchmark("throughput", "benchmarks.bench_throughput", "texts/s and MB/s vs Presidio"),
     Benchmark("latency", "benchmarks.bench_latency", "µs per detect call, 200 B to 100 KB"),
+    Benchmark("telemetry", "benchmarks.bench_telemetry", "guarded check vs bare engine; scrub"),
+    Benchmark("cache", "benchmarks.bench_cache", "AI score cache: model calls, Redis hit µs"),
 )
 """Add a benchmark by adding a row."""
 

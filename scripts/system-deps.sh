@@ -4,6 +4,8 @@
 set -euo pipefail
 needed=()
 command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
+# headless browser for tests/report/test_chromium.py (renders the findings report)
+command -v chromium >/dev/null 2>&1 || needed+=(chromium)
 [ ${#needed[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

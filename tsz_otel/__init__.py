@@ -5,20 +5,28 @@ The public API is re-exported here; import from ``tsz_otel``, not from submodule
 
 from __future__ import annotations
 
+from .ai import AIClient, MemoryCache, RedisCache
 from .config import Settings
+from .content import ContentHasher, ContentPolicy
 from .errors import (
     ConfigurationError,
     GuardrailBlockedError,
     GuardrailFailedError,
     InputError,
     InvalidPatternError,
+    RemoteAuthError,
+    RemoteBadRequestError,
     RemoteError,
+    RemoteNotFoundError,
+    RemoteProtocolError,
     RemoteStatusError,
     RemoteUnavailableError,
     TemplateError,
     TszError,
     UnknownGuardrailError,
 )
+from .guard import Detector, Guard, Verdict
+from .metrics import GuardrailMetrics
 from .models import (
     AllowlistItem,
     BlacklistItem,
@@ -32,31 +40,83 @@ from .models import (
     TemplateImport,
     ValidatorResult,
 )
+from .policy import RolloutMode, parse_mode
+from .processor import ScrubbingSpanProcessor
+from .remote import RemoteEngine
+from .scope import (
+    AgentDetails,
+    ApplyGuardrailScope,
+    GuardrailDecisionType,
+    GuardrailDetails,
+    GuardrailFinding,
+    GuardrailRiskSeverity,
+    GuardrailTargetType,
+    GuardrailTracer,
+    RequestDetails,
+    SpanDetails,
+    UserDetails,
+)
+from .semconv import Scheme
+from .telemetry import Telemetry, setup_telemetry
+from .validators import ValidationReport, ValidatorRegistry
 from .version import __version__
 
 __all__ = [
+    "AIClient",
+    "AgentDetails",
     "AllowlistItem",
+    "ApplyGuardrailScope",
     "BlacklistItem",
     "ConfidenceExplanation",
     "ConfigurationError",
+    "ContentHasher",
+    "ContentPolicy",
     "DetectRequest",
     "DetectResponse",
     "DetectionResult",
+    "Detector",
     "FormatValidator",
+    "Guard",
     "GuardrailBlockedError",
+    "GuardrailDecisionType",
+    "GuardrailDetails",
     "GuardrailFailedError",
+    "GuardrailFinding",
+    "GuardrailMetrics",
+    "GuardrailRiskSeverity",
+    "GuardrailTargetType",
+    "GuardrailTracer",
     "InputError",
     "InvalidPatternError",
+    "MemoryCache",
     "Pattern",
+    "RedisCache",
+    "RemoteAuthError",
+    "RemoteBadRequestError",
+    "RemoteEngine",
     "RemoteError",
+    "RemoteNotFoundError",
+    "RemoteProtocolError",
     "RemoteStatusError",
     "RemoteUnavailableError",
+    "RequestDetails",
+    "RolloutMode",
+    "Scheme",
+    "ScrubbingSpanProcessor",
     "Settings",
+    "SpanDetails",
+    "Telemetry",
     "Template",
     "TemplateError",
     "TemplateImport",
     "TszError",
     "UnknownGuardrailError",
+    "UserDetails",
+    "ValidationReport",
+    "ValidatorRegistry",
     "ValidatorResult",
+    "Verdict",
     "__version__",
+    "parse_mode",
+    "setup_telemetry",
 ]

@@ -39,6 +39,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .config import Settings
 from .errors import InputError, TszError
+from .report import add_arguments as _report_arguments
+from .report import run as _run_report
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -503,6 +505,16 @@ COMMANDS: tuple[Command, ...] = (
         "table goes to stderr at the end.",
         _scan_arguments,
         _run_scan,
+    ),
+    Command(
+        "report",
+        "write an HTML findings report from exported guardrail spans",
+        "Read exported spans (the collector file exporter's OTLP JSON lines, or the "
+        "ConsoleSpanExporter's output) and write one self-contained HTML page: decisions "
+        "over time, findings by type/category/severity, top rules, blocked requests by RID. "
+        "No detected value is ever shown.",
+        _report_arguments,
+        _run_report,
     ),
     Command(
         "version",

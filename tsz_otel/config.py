@@ -53,11 +53,17 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     ),
     "capture_raw": ("TSZ_OTEL_CAPTURE_RAW",),
     "hash_key": ("TSZ_OTEL_HASH_KEY",),
+    "service_name": ("OTEL_SERVICE_NAME",),
+    "otlp_endpoint": ("OTEL_EXPORTER_OTLP_ENDPOINT",),
+    "otlp_traces_endpoint": ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",),
+    "otlp_metrics_endpoint": ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",),
     # instrumentors
     "input_roles": ("TSZ_INPUT_ROLES",),
     "stream_mode": ("TSZ_STREAM_MODE",),
     "stream_on_fail": ("TSZ_STREAM_ON_FAIL",),
     "restore_output": ("TSZ_RESTORE_OUTPUT",),
+    "http_hosts": ("TSZ_HTTP_HOSTS",),
+    "http_paths": ("TSZ_HTTP_PATHS",),
     "engine": ("TSZ_ENGINE",),
     "base_url": ("TSZ_BASE_URL",),
     "admin_key": ("TSZ_ADMIN_KEY",),
@@ -77,7 +83,15 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
 _CATEGORY_PREFIX = "CONFIDENCE_"
 _CATEGORY_SUFFIX = "_THRESHOLD"
 _GLOBAL_THRESHOLD_VARS = {"CONFIDENCE_ALLOW_THRESHOLD", "CONFIDENCE_BLOCK_THRESHOLD"}
-_LIST_FIELDS = {"templates", "disabled_patterns", "guardrails", "semconv", "input_roles"}
+_LIST_FIELDS = {
+    "templates",
+    "disabled_patterns",
+    "guardrails",
+    "semconv",
+    "input_roles",
+    "http_hosts",
+    "http_paths",
+}
 
 
 class Settings(BaseModel):
@@ -104,11 +118,17 @@ class Settings(BaseModel):
     capture_content: CaptureContent = "NO_CONTENT"
     capture_raw: bool = False
     hash_key: str | None = None
+    service_name: str | None = None
+    otlp_endpoint: str | None = None
+    otlp_traces_endpoint: str | None = None
+    otlp_metrics_endpoint: str | None = None
     # instrumentors
     input_roles: tuple[str, ...] = ("user", "system", "tool")
     stream_mode: StreamMode = "final-only"
     stream_on_fail: StreamOnFail = "filter"
     restore_output: bool = False
+    http_hosts: tuple[str, ...] = ()  # httpx instrumentor: only these hosts (empty: any)
+    http_paths: tuple[str, ...] = ()  # httpx instrumentor: extra "<path suffix>=<format>"
     engine: Literal["inline", "remote"] = "inline"
     base_url: str | None = None
     admin_key: str | None = None

@@ -410,12 +410,13 @@ class Guard:
         self._tracer = GuardrailTracer(
             self._settings, tracer_provider=tracer_provider, meter_provider=meter_provider
         )
-        remote = self._settings.engine == "remote"
+        remote = _is_remote(self._settings, self._engine)
         self._kind = span_kind or (SpanKind.CLIENT if remote else SpanKind.INTERNAL)
-        self._server = _server(self._settings.base_url) if remote else (None, None)
+        base_url = getattr(self._engine, "base_url", None) or self._settings.base_url
+        self._server = _server(base_url) if remote else (None, None)
         self._guardian_name = guardian_name
         self._guardian_provider = guardian_provider_name
-        self._guardian_id = f"tsz-otel.{self._settings.engine}"
+        self._guardian_id = "tsz-otel.remote" if remote else "tsz-otel.inline"
         self._roles = frozenset(self._settings.input_roles)
 
     # -- properties ---------------------------------------------------------------------
@@ -761,12 +762,16 @@ def _resolve_settings(
     return Settings(**{**settings.model_dump(), **updates})
 
 
-def _default_engine(settings: Settings) -> Detector:
-    if settings.engine == "remote":
-        raise ConfigurationError(
-            "TSZ_ENGINE=remote: pass the remote TSZ client as Guard(engine=...)"
-        )
-    from .engine.engine import Engine  # imported late: the engine is heavy to import
+def _is_remote(settings: Settings, engine: Detector) -> bool:
+    """A remote guardian gets CLIENT spans and ``server.*`` attributes."""
+    from .remote import RemoteEngine
 
-    engine: Detector = Engine(settings)
+    return settings.engine == "remote" or isinstance(engine, RemoteEngine)
+
+
+def _default_engine(settings: Settings) -> Detector:
+    """The engine ``TSZ_ENGINE`` selects (inline, or a remote TSZ server)."""
+    from .remote import engine_from_settings  # imported late: engines are heavy to import
+
+    engine: Detector = engine_from_settings(settings)
     return engine

@@ -437,7 +437,7 @@ def _replace(text: str, detections: Sequence[DetectionResult], token: Any) -> st
 
 
 def _scrubbing_engine(settings: Settings) -> Detector:
-    from .engine.engine import Engine  # imported late: the engine is heavy to import
+    from .engine import Engine  # imported late: the engine is heavy to import
 
     quiet = Settings(**{**settings.model_dump(), "ai_scoring": "off", "guardrails": ()})
     engine: Detector = Engine(quiet)

@@ -108,10 +108,14 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """One question for the model; ``read`` turns a reply into the cached value."""
+    """One question for the model; ``read`` turns a reply into the cached value.
+
+    ``prompt`` is built only on a cache miss: a hit costs the key's hash, not the
+    masking and context work.
+    """
 
     key: str
-    prompt: str
+    prompt: Callable[[], str]
     read: Callable[[str], str | None]
 
 
@@ -208,23 +212,23 @@ class AIClient:
         self, text: str, matches: Sequence[Match], select: Callable[[Match], bool] | None
     ) -> list[_Job | None]:
         chosen = select or (lambda m: self.wants(m.score, m.category))
-        spans = [(m.start, m.end, m.type) for m in matches]
-        plan: list[_Job | None] = []
-        for i, match in enumerate(matches):
-            if not chosen(match):
-                plan.append(None)
-                continue
-            others = spans[:i] + spans[i + 1 :]
-            plan.append(self._score_job(text, match, others))
-        return plan
+        return [
+            self._score_job(text, matches, i) if chosen(match) else None
+            for i, match in enumerate(matches)
+        ]
 
-    def _score_job(self, text: str, match: Match, others: list[tuple[int, int, str]]) -> _Job:
+    def _score_job(self, text: str, matches: Sequence[Match], index: int) -> _Job:
+        match = matches[index]
         value = text[match.start : match.end]
-        before, after = masked_context(text, match.start, match.end, others, self.context_chars)
-        shown = value if self.send_values else mask_value(value)
-        prompt = score_prompt(
-            match.type, match.category, shown, before, after, masked=not self.send_values
-        )
+
+        def prompt() -> str:
+            others = [(m.start, m.end, m.type) for j, m in enumerate(matches) if j != index]
+            before, after = masked_context(text, match.start, match.end, others, self.context_chars)
+            shown = value if self.send_values else mask_value(value)
+            return score_prompt(
+                match.type, match.category, shown, before, after, masked=not self.send_values
+            )
+
         key = cache_key("score", match.type, self.model_name, value, secret=self.settings.hash_key)
         return _Job(key, prompt, _read_score)
 
@@ -273,7 +277,7 @@ class AIClient:
             "verdict", name, self.model_name, rule, expected or "", text,
             secret=self.settings.hash_key,
         )  # fmt: skip
-        return _Job(key, verdict_prompt(rule, text), _verdict_reader(expected))
+        return _Job(key, lambda: verdict_prompt(rule, text), _verdict_reader(expected))
 
     @staticmethod
     def _verdict_list(jobs: list[_Job], out: _Outcome) -> list[Verdict]:
@@ -338,7 +342,7 @@ class AIClient:
     def _ask(self, job: _Job) -> tuple[str | None, str | None]:
         assert self.model is not None
         try:
-            reply = self.model.complete(job.prompt)
+            reply = self.model.complete(job.prompt())
         except RemoteError as exc:
             return None, _failure_kind(exc)
         value = job.read(reply)
@@ -350,7 +354,7 @@ class AIClient:
     async def _aask(self, job: _Job) -> tuple[str | None, str | None]:
         assert self.model is not None
         try:
-            reply = await self.model.acomplete(job.prompt)
+            reply = await self.model.acomplete(job.prompt())
         except RemoteError as exc:
             return None, _failure_kind(exc)
         value = job.read(reply)

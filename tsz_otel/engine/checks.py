@@ -26,10 +26,13 @@ import binascii
 import ipaddress
 import json
 import math
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import phonenumbers
 
@@ -171,7 +174,7 @@ def tckn_ok(value: str) -> bool | None:
 
 
 # Numbers the SSA never issues or that are famous examples.
-_SSN_EXAMPLES = frozenset({"078051120", "219099999", "123456789", "457555462"})
+_SSN_EXAMPLES = frozenset({"078051120", "219099999", "457555462"})
 
 
 def ssn_ok(value: str) -> bool | None:
@@ -220,13 +223,16 @@ def ipv4_ok(value: str) -> bool | None:
 def ipv6_ok(value: str) -> bool | None:
     """An IPv6 address per :mod:`ipaddress`, with enough structure to not be code.
 
-    ``a::b`` style identifiers (C++ scopes, Rust paths) parse as IPv6; we require
-    at least three groups and a digit somewhere.
+    ``a::b`` style identifiers (C++ scopes, Rust paths) and ``12::34`` parse as
+    IPv6; we require a digit, and three groups or a group of three or more hex
+    digits (``fe80::2bc6``), or the loopback ``::1``.
     """
     if value.count(":") < 2 or not any(ch in _DIGITS for ch in value):
         return False
-    if sum(1 for group in value.split(":") if group) < 3:
-        return False
+    groups = [group for group in value.split(":") if group]
+    if len(groups) + (1 if "." in value else 0) < 3 and value != "::1":
+        if not any(len(group) >= 3 for group in groups):
+            return False
     try:
         ipaddress.IPv6Address(value)
     except ValueError:
@@ -241,48 +247,103 @@ def ip_ok(value: str) -> bool | None:
 # --------------------------------------------------------------------------- phones
 
 # National formats are tried against the regions whose numbers are written that
-# way. Numbers written with a trunk "0" are European/Australian style; ten digits
-# without it are North American; "(dd) ddddd-dddd" is Brazilian.
-_TRUNK_REGIONS = ("GB", "DE", "FR", "AU", "NL", "IT", "IN", "JP", "BR", "ES", "CH", "AT", "BE")
+# way: a leading trunk "0" is European/Australian/Asian style, ten digits without
+# it North American, "(dd) ddddd-dddd" Brazilian/Australian.
 _NANP_REGIONS = ("US", "CA")
-_PAREN_REGIONS = ("BR", "US", "CA", "AU", "AR", "MX")
+_TRUNK_REGIONS = ("GB", "DE", "FR", "AU", "NL", "IT", "IN", "JP", "BR", "CH", "AT", "BE", "MX")
+_PAREN_REGIONS = ("US", "CA", "BR", "AU", "AR", "MX")
+
+# libphonenumber number types, most common first (fixed line, mobile).
+_TYPE_DESCS = (
+    "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost", "voip",
+    "personal_number", "pager", "uan", "voicemail",
+)  # fmt: skip
 
 
-def _valid_for(digits: str, country: int, regions: tuple[str, ...]) -> bool:
-    number = phonenumbers.PhoneNumber(country_code=country, national_number=int(digits))
-    if digits.startswith("0") and country == 39:
-        number.italian_leading_zero = True
-    return any(phonenumbers.is_valid_number_for_region(number, r) for r in regions)
+@dataclass(frozen=True, slots=True)
+class _Desc:
+    lengths: frozenset[int]
+    pattern: re.Pattern[str]
+
+    def matches(self, national: str) -> bool:
+        if self.lengths and len(national) not in self.lengths:
+            return False
+        return self.pattern.fullmatch(national) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionRules:
+    """libphonenumber's validity rules for one region, compiled once.
+
+    Same decision as ``phonenumbers.is_valid_number_for_region`` (the number
+    matches the region's general pattern and one number-type pattern) without
+    its per-call overhead, which dominates a scan of a short prompt.
+    """
+
+    region: str
+    trunk: str
+    keep_trunk: bool
+    general: _Desc
+    types: tuple[_Desc, ...]
+
+    def valid(self, digits: str) -> bool:
+        national = digits
+        if self.trunk and national.startswith(self.trunk) and not self.keep_trunk:
+            national = national[len(self.trunk) :]
+        if len(national) < 5 or not self.general.matches(national):
+            return False
+        return any(desc.matches(national) for desc in self.types)
+
+
+def _desc(desc: Any) -> _Desc | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return _Desc(frozenset(desc.possible_length), re.compile(desc.national_number_pattern))
+
+
+def _region_rules(region: str) -> _RegionRules:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = _desc(meta.general_desc)
+    assert general is not None
+    types = tuple(d for d in (_desc(getattr(meta, name)) for name in _TYPE_DESCS) if d)
+    return _RegionRules(
+        region=region,
+        trunk=meta.national_prefix or "",
+        keep_trunk=bool(meta.leading_zero_possible) or region == "IT",
+        general=general,
+        types=types,
+    )
+
+
+_RULES: Mapping[str, _RegionRules] = MappingProxyType(
+    {r: _region_rules(r) for r in dict.fromkeys(_NANP_REGIONS + _TRUNK_REGIONS + _PAREN_REGIONS)}
+)
 
 
 def _international_ok(digits: str) -> bool:
     for width in (1, 2, 3):
         country = int(digits[:width])
-        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country)
-        if regions:
+        if country in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             rest = digits[width:]
-            return len(rest) >= 4 and _valid_for(rest, country, tuple(regions))
+            if len(rest) < 4:
+                return False
+            number = phonenumbers.PhoneNumber(country_code=country, national_number=int(rest))
+            if rest.startswith("0"):
+                number.italian_leading_zero = True
+            return bool(phonenumbers.is_valid_number(number))
     return False
 
 
 def _national_ok(value: str, digits: str) -> bool:
     if value.startswith("(") and not digits.startswith("0"):
         regions: tuple[str, ...] = _PAREN_REGIONS
+    elif len(digits) == 11 and digits.startswith("1"):
+        return any(_RULES[r].valid(digits[1:]) for r in _NANP_REGIONS)
     elif digits.startswith("0"):
         regions = _TRUNK_REGIONS
-    elif len(digits) == 11 and digits.startswith("1"):
-        return _valid_for(digits[1:], 1, _NANP_REGIONS)
     else:
         regions = _NANP_REGIONS
-    for region in regions:
-        country = phonenumbers.country_code_for_region(region)
-        national = digits
-        prefix = phonenumbers.ndd_prefix_for_region(region, True)
-        if prefix and national.startswith(prefix) and region != "IT":
-            national = national[len(prefix) :]
-        if len(national) >= 6 and _valid_for(national, country, (region,)):
-            return True
-    return False
+    return any(_RULES[r].valid(digits) for r in regions)
 
 
 def phone_ok(value: str) -> bool | None:
@@ -292,7 +353,7 @@ def phone_ok(value: str) -> bool | None:
     regions that write numbers that way. A valid number written as a bare digit
     run (``2064928708``) is only ``None``: it could as well be an order number.
     """
-    digits = _digits(value)
+    digits = _digits(value.replace("(0)", ""))  # "+44 (0)20 ...": optional trunk zero
     if not 7 <= len(digits) <= 15:
         return False
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from ..models import confidence_str
 from ..version import __version__
 from ._charts import DECISION_COLORS, bar_chart, decision_color, fmt_time, timeline_chart
 from ._summary import DECISION_ORDER, BlockedRequest, ReportSummary, RuleCount
@@ -37,6 +38,7 @@ section { background: #fff; border: 1px solid var(--line); border-radius: 6px;
 .card.alert .value { color: #c62828; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
 .chart { max-width: 100%; height: auto; display: block; }
+.chart.timeline { width: 100%; }
 .chart text { font-size: 12px; fill: var(--fg); }
 .chart text.axis { fill: var(--muted); font-size: 11px; }
 .chart line.grid { stroke: var(--line); stroke-width: 1; }
@@ -187,18 +189,19 @@ def _rules_section(rules: Sequence[RuleCount]) -> str:
         return '<section id="top-rules"><h2>Top rules</h2><p class="empty">none</p></section>'
     rows = "".join(
         f'<tr data-rule="{_e(rule.rule)}"><td>{_e(rule.rule)}</td><td>{_e(rule.category)}</td>'
-        f'<td class="num">{rule.count}</td></tr>'
+        f'<td class="num">{rule.count}</td><td class="num">{rule.block_level}</td></tr>'
         for rule in rules
     )
     return (
         '<section id="top-rules"><h2>Top rules</h2>'
         '<table id="top-rules-table"><thead><tr><th>rule</th><th>category</th>'
-        f'<th class="num">findings</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        '<th class="num">findings</th><th class="num">block-level</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
     )
 
 
 def _blocked_row(request: BlockedRequest) -> str:
-    confidence = "" if request.max_confidence is None else f"{request.max_confidence:.2f}"
+    confidence = "" if request.max_confidence is None else confidence_str(request.max_confidence)
     traces = " ".join(f"<code>{_e(trace_id)}</code>" for trace_id in request.trace_ids)
     return (
         f'<tr data-rid="{_e(request.request_id)}">'
@@ -233,12 +236,17 @@ def _footer(summary: ReportSummary, skipped: int) -> str:
     ]
     if summary.captured_content:
         notes.append(
-            f'<span id="captured-content">{summary.captured_content}</span> evaluations carried '
-            "captured content (content capture was on); it is not shown here."
+            f'<span id="captured-content">{summary.captured_content}</span> '
+            f"{_plural(summary.captured_content, 'evaluation')} carried captured content "
+            "(content capture was on); it is not shown here."
         )
     if skipped:
         notes.append(f'<span id="skipped">{skipped}</span> input regions were not spans.')
     return "<footer>" + "".join(f"<p>{note}</p>" for note in notes) + "</footer>"
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
 
 
 def _duration(seconds: int) -> str:

@@ -57,7 +57,6 @@ _NAMES = semconv.names_for([scheme.value for scheme in Scheme])
 _CONTENT_KEYS = frozenset(
     _NAMES.span[Key.CONTENT_INPUT_VALUE] + _NAMES.span[Key.CONTENT_OUTPUT_VALUE]
 )
-_SPAN_NAME_PREFIX = semconv.APPLY_GUARDRAIL
 
 # Bucket widths for the timeline, in seconds: the smallest that fits is used.
 _BUCKET_STEPS = (
@@ -74,6 +73,7 @@ class Finding:
     category: str
     severity: str
     rule: str
+    block_level: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +105,13 @@ class Count:
 
 @dataclass(frozen=True, slots=True)
 class RuleCount:
-    """A rule (policy id, else detection type), its category and how often it fired."""
+    """A rule (policy id, else detection type), its category, how often it fired and
+    how many of those findings were block-level (action ``BLOCK`` or decision ``deny``)."""
 
     rule: str
     category: str
     count: int
+    block_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +170,8 @@ def is_guardrail_span(span: SpanRecord) -> bool:
     operation = _first(span.attributes, _NAMES.span[Key.OPERATION_NAME])
     if operation is not None:
         return operation == semconv.APPLY_GUARDRAIL
-    return span.name == _SPAN_NAME_PREFIX or span.name.startswith(_SPAN_NAME_PREFIX + " ")
+    prefix = semconv.APPLY_GUARDRAIL
+    return span.name == prefix or span.name.startswith(prefix + " ")
 
 
 def evaluations(spans: Iterable[SpanRecord]) -> list[Evaluation]:
@@ -225,7 +228,15 @@ def _finding(attributes: Mapping[str, AttrValue], keys: Mapping[Key, str]) -> Fi
         _text(attributes.get(semconv.TSZ_FINDING_SEVERITY)) or scheme(Key.RISK_SEVERITY) or UNKNOWN
     )
     rule = scheme(Key.POLICY_ID) or scheme(Key.POLICY_NAME) or finding_type
-    return Finding(type=finding_type, category=category, severity=severity.lower(), rule=rule)
+    action = _text(attributes.get(semconv.TSZ_FINDING_ACTION))
+    block_level = action == "BLOCK" or scheme(Key.FINDING_DECISION_TYPE) == "deny"
+    return Finding(
+        type=finding_type,
+        category=category,
+        severity=severity.lower(),
+        rule=rule,
+        block_level=block_level,
+    )
 
 
 def _captured_content(span: SpanRecord) -> bool:
@@ -334,8 +345,12 @@ def _ordered_counts(counter: Counter[str], order: Sequence[str]) -> tuple[Count,
 
 def _top_rules(findings: Sequence[Finding], top: int) -> tuple[RuleCount, ...]:
     counter = Counter((finding.rule, finding.category) for finding in findings)
+    blocking = Counter((f.rule, f.category) for f in findings if f.block_level)
     ranked = sorted(counter.items(), key=lambda item: (-item[1], item[0]))
-    return tuple(RuleCount(rule, category, count) for (rule, category), count in ranked[:top])
+    return tuple(
+        RuleCount(rule, category, count, blocking[rule, category])
+        for (rule, category), count in ranked[:top]
+    )
 
 
 def _bucket_seconds(start: int | None, end: int | None, max_buckets: int) -> int:

@@ -329,7 +329,10 @@ class OtlpReceiver:
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="otlp-receiver", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="otlp-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self

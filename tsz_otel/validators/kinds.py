@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine.regex import encode_text
 from ..errors import ConfigurationError
 from ..models import FormatValidator
 from .base import Check, CheckContext, Validator
@@ -140,7 +141,8 @@ class RegexValidator:
     type: str = "REGEX"
 
     def check(self, text: str, context: CheckContext) -> Check:
-        return Check.of(self.regex.search(text) is not None, "content does not match the rule")
+        found = self.regex.search(encode_text(text)) is not None
+        return Check.of(found, "content does not match the rule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,7 @@ def _compile_regex(definition: FormatValidator) -> RegexValidator:
     if not definition.rule:
         raise ConfigurationError(f"validator {definition.name!r}: REGEX needs a rule")
     try:
-        return RegexValidator(definition.name, re2.compile(definition.rule))
+        return RegexValidator(definition.name, re2.compile(definition.rule.encode("utf-8")))
     except re2.error as exc:
         raise ConfigurationError(
             f"validator {definition.name!r}: rule is not valid RE2: {exc}"

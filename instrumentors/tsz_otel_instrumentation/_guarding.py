@@ -1,0 +1,345 @@
+"""The instrumentors' side of :class:`tsz_otel.guard.Guard`: one place that calls it.
+
+:class:`Guarding` is built once per ``instrument()`` call and bound into the wrappers. It
+turns a request body (or a parsed answer) into guard segments, calls ``Guard.check`` /
+``Guard.acheck`` once per direction (one ``apply_guardrail`` span each), and writes the
+verdict back: masked texts into a *copy* of the request body (the caller's objects are
+never mutated), masked answers into the answer object. Block verdicts raise
+:class:`~tsz_otel.errors.GuardrailBlockedError` before anything is sent (input) or
+returned (output).
+
+With ``TSZ_RESTORE_OUTPUT=true`` the values masked on input are put back into the answer
+for the caller (:class:`Restorer`), after the answer itself was checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from tsz_otel.config import Settings
+from tsz_otel.guard import Guard, Verdict
+from tsz_otel.policy import RolloutMode
+from tsz_otel.scope import GuardrailTargetType
+
+from ._formats import Segment, WireFormat, segments
+from ._llm_span import LLMCall
+from ._overrides import CallOptions
+
+__all__ = ["Guarding", "InputResult", "Restorer", "guard_from_kwargs"]
+
+_logger = logging.getLogger(__name__)
+
+_INPUT = GuardrailTargetType.LLM_INPUT.value
+_OUTPUT = GuardrailTargetType.LLM_OUTPUT.value
+_ASSISTANT = "assistant"
+
+
+class Restorer:
+    """Puts masked input values back into an answer: placeholder -> original value.
+
+    Only placeholders that stand for exactly one value are restored (an ambiguous
+    ``[EMAIL]`` is left alone). The mapping lives only as long as the call.
+    """
+
+    __slots__ = ("_first", "_mapping", "_max", "_pattern")
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        self._mapping = dict(mapping)
+        ordered = sorted(self._mapping, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(p) for p in ordered))
+        self._max = max(len(p) for p in ordered)
+        self._first = frozenset(p[0] for p in ordered)
+
+    @classmethod
+    def from_verdict(cls, verdict: Verdict) -> Restorer | None:
+        values: dict[str, set[str]] = {}
+        for response in verdict.responses:
+            for detection in response.detections:
+                if detection.placeholder and detection.placeholder != detection.value:
+                    values.setdefault(detection.placeholder, set()).add(detection.value)
+        unique = {p: next(iter(v)) for p, v in values.items() if len(v) == 1}
+        return cls(unique) if unique else None
+
+    def apply(self, text: str) -> str:
+        return self._pattern.sub(lambda m: self._mapping[m.group(0)], text)
+
+    def split_safe(self, text: str) -> int:
+        """How much of ``text`` can be restored now: up to a suffix that may still grow
+        into a placeholder."""
+        start = max(0, len(text) - self._max + 1)
+        for index in range(start, len(text)):
+            if text[index] in self._first:
+                tail = text[index:]
+                if any(p.startswith(tail) and p != tail for p in self._mapping):
+                    return index
+        return len(text)
+
+
+@dataclass(slots=True)
+class InputResult:
+    """What the input check leaves for the rest of the call."""
+
+    body: Any
+    verdict: Verdict | None
+    restorer: Restorer | None
+
+
+def _messages(found: Sequence[Segment], role: str | None = None) -> list[dict[str, str]]:
+    return [{"role": role or s.role, "content": s.text} for s in found]
+
+
+def _write_back(found: Sequence[Segment], verdict: Verdict) -> bool:
+    """Write the verdict's redacted texts into ``found``; whether anything changed."""
+    if not verdict.masked or verdict.messages is None:
+        return False
+    changed = False
+    for segment, message in zip(found, verdict.messages, strict=True):
+        text = message.get("content")
+        if isinstance(text, str) and text != segment.text:
+            segment.write(text)
+            changed = True
+    return changed
+
+
+class Guarding:
+    """The guard and what the wrappers derive from its settings (see the module)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self.settings = guard.settings
+        self.roles = frozenset(self.settings.input_roles)
+        self.defaults = CallOptions.defaults(self.settings)
+        self.output_mode = guard.mode_for(_OUTPUT)
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: set[Future[Any]] = set()
+
+    # ------------------------------------------------------------------ input
+
+    def _input_segments(self, fmt: WireFormat, body: Any) -> list[Segment]:
+        return segments(body, fmt.inputs, self.roles)
+
+    def _apply_input(
+        self, fmt: WireFormat, body: Any, found: list[Segment], verdict: Verdict
+    ) -> InputResult:
+        if not verdict.masked:
+            return InputResult(body, verdict, None)
+        redacted = copy.deepcopy(body)
+        _write_back(self._input_segments(fmt, redacted), verdict)
+        restorer = Restorer.from_verdict(verdict) if self.settings.restore_output else None
+        return InputResult(redacted, verdict, restorer)
+
+    def check_input(
+        self, fmt: WireFormat, body: Any, options: CallOptions, llm: LLMCall
+    ) -> InputResult:
+        """Check a request body; returns the body to send. Raises on a block verdict."""
+        found = self._input_segments(fmt, body)
+        if not found:
+            return InputResult(body, None, None)
+        verdict = self.guard.check(
+            _messages(found),
+            _INPUT,
+            rid=options.rid,
+            guardrails=options.guardrails,
+            parent=llm.context,
+        )
+        return self._apply_input(fmt, body, found, verdict)
+
+    async def acheck_input(
+        self, fmt: WireFormat, body: Any, options: CallOptions, llm: LLMCall
+    ) -> InputResult:
+        """The async twin of :meth:`check_input`."""
+        found = self._input_segments(fmt, body)
+        if not found:
+            return InputResult(body, None, None)
+        verdict = await self.guard.acheck(
+            _messages(found),
+            _INPUT,
+            rid=options.rid,
+            guardrails=options.guardrails,
+            parent=llm.context,
+        )
+        return self._apply_input(fmt, body, found, verdict)
+
+    # ------------------------------------------------------------------ whole answers
+
+    def check_output(
+        self,
+        fmt: WireFormat,
+        answer: Any,
+        options: CallOptions,
+        llm: LLMCall,
+        restorer: Restorer | None,
+    ) -> bool:
+        """Check a whole answer (dict or SDK object) and mask it in place.
+
+        Returns whether the answer changed. Raises on a block verdict.
+        """
+        found = segments(answer, fmt.outputs, None)
+        if not found:
+            return False
+        verdict = self.guard.check(
+            _messages(found, _ASSISTANT),
+            _OUTPUT,
+            rid=options.output_rid,
+            guardrails=options.guardrails,
+            parent=llm.context,
+        )
+        return self._finish_output(fmt, answer, found, verdict, restorer)
+
+    async def acheck_output(
+        self,
+        fmt: WireFormat,
+        answer: Any,
+        options: CallOptions,
+        llm: LLMCall,
+        restorer: Restorer | None,
+    ) -> bool:
+        """The async twin of :meth:`check_output`."""
+        found = segments(answer, fmt.outputs, None)
+        if not found:
+            return False
+        verdict = await self.guard.acheck(
+            _messages(found, _ASSISTANT),
+            _OUTPUT,
+            rid=options.output_rid,
+            guardrails=options.guardrails,
+            parent=llm.context,
+        )
+        return self._finish_output(fmt, answer, found, verdict, restorer)
+
+    def _finish_output(
+        self,
+        fmt: WireFormat,
+        answer: Any,
+        found: list[Segment],
+        verdict: Verdict,
+        restorer: Restorer | None,
+    ) -> bool:
+        changed = _write_back(found, verdict)
+        if restorer is None:
+            return changed
+        for segment in segments(answer, fmt.outputs, None):
+            restored = restorer.apply(segment.text)
+            if restored != segment.text:
+                segment.write(restored)
+                changed = True
+        return changed
+
+    # ------------------------------------------------------------------ finished streams
+
+    def stream_verdict(
+        self,
+        texts: Sequence[str],
+        options: CallOptions,
+        llm: LLMCall,
+        mode: RolloutMode,
+        *,
+        linked: bool = False,
+    ) -> Verdict | None:
+        """Evaluate a finished (or halted) stream's answer; never raises a block.
+
+        ``mode`` is what the stream actually did (observe when nothing was rewritten), so
+        the decision never claims a mask or block that did not happen. ``linked``:
+        stream-async, the span is linked to the LLM span instead of being its child (the
+        LLM span may have ended by then).
+        """
+        messages = [{"role": _ASSISTANT, "content": t} for t in texts if t]
+        if not messages:
+            return None
+        if linked:
+            return self.guard.check_output(
+                messages,
+                link_to=llm.span_context,
+                parent=llm.parent,
+                rid=options.output_rid,
+                guardrails=options.guardrails,
+                mode=mode,
+                raise_on_block=False,
+            )
+        return self.guard.check(
+            messages,
+            _OUTPUT,
+            rid=options.output_rid,
+            guardrails=options.guardrails,
+            mode=mode,
+            parent=llm.context,
+            raise_on_block=False,
+        )
+
+    async def astream_verdict(
+        self, texts: Sequence[str], options: CallOptions, llm: LLMCall, mode: RolloutMode
+    ) -> Verdict | None:
+        """The async twin of :meth:`stream_verdict` (child span, not linked)."""
+        messages = [{"role": _ASSISTANT, "content": t} for t in texts if t]
+        if not messages:
+            return None
+        return await self.guard.acheck(
+            messages,
+            _OUTPUT,
+            rid=options.output_rid,
+            guardrails=options.guardrails,
+            mode=mode,
+            parent=llm.context,
+            raise_on_block=False,
+        )
+
+    def submit_linked(self, texts: Sequence[str], options: CallOptions, llm: LLMCall) -> None:
+        """stream-async: evaluate in the background, linked to the LLM span."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tsz-stream-async")
+            future = self._executor.submit(self._run_linked, list(texts), options, llm)
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _run_linked(self, texts: list[str], options: CallOptions, llm: LLMCall) -> None:
+        try:
+            self.stream_verdict(texts, options, llm, RolloutMode.OBSERVE, linked=True)
+        except Exception:  # a background check must never surface anywhere
+            _logger.exception("stream-async guardrail evaluation failed")
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def force_flush(self, timeout: float | None = None) -> bool:
+        """Wait for background (stream-async) evaluations; whether all finished."""
+        with self._lock:
+            pending = list(self._pending)
+        if not pending:
+            return True
+        _, not_done = wait(pending, timeout=timeout)
+        return not not_done
+
+    def shutdown(self) -> None:
+        """Finish background work and stop the worker thread (on ``uninstrument``)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    @property
+    def masks_output(self) -> bool:
+        return self.output_mode is not RolloutMode.OBSERVE
+
+
+def guard_from_kwargs(kwargs: Mapping[str, Any]) -> Guard:
+    """The guard of an ``instrument(**kwargs)`` call: ``guard=``, else one built from
+    ``settings=`` (default: the environment) and the given providers."""
+    guard = kwargs.get("guard")
+    if isinstance(guard, Guard):
+        return guard
+    settings = kwargs.get("settings")
+    return Guard(
+        settings if isinstance(settings, Settings) else None,
+        tracer_provider=kwargs.get("tracer_provider"),
+        meter_provider=kwargs.get("meter_provider"),
+    )

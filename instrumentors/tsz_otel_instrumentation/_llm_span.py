@@ -1,0 +1,143 @@
+"""The ``{operation} {model}`` LLM span around a guarded call, when nobody else made one.
+
+If a GenAI client span is already current (the official ``genai-openai`` instrumentation,
+OpenLLMetry, OpenInference ...), the guardrail spans become its children and no second LLM
+span is made. Otherwise one CLIENT span following the GenAI client-span conventions is
+started: operation, provider, request/response model, response id, finish reasons and
+token usage; never message content.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
+from opentelemetry.semconv.attributes import error_attributes, server_attributes
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode, Tracer
+
+from ._formats import ResponseInfo, WireFormat
+
+__all__ = ["GUARDED_KEY", "LLMCall", "current_llm_span", "server_of"]
+
+_logger = logging.getLogger(__name__)
+
+LLM_OPERATIONS: Final = frozenset(
+    {"chat", "text_completion", "embeddings", "generate_content", "create_response"}
+)
+"""``gen_ai.operation.name`` values that mark a span as an LLM client call."""
+
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+GUARDED_KEY: Final = otel_context.create_key("tsz-otel-guarded-llm-call")
+"""Set in the context while an instrumentor guards a call, so that a lower layer (the
+httpx instrumentor under the openai one) does not evaluate the same call again."""
+
+
+def current_llm_span(ctx: Context | None = None) -> Span | None:
+    """The current span if it is a recording GenAI LLM-call span, else None."""
+    span = trace.get_current_span(ctx)
+    if not span.is_recording():
+        return None
+    attributes = getattr(span, "attributes", None)
+    if not isinstance(attributes, Mapping):
+        return None
+    return span if attributes.get(genai.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS else None
+
+
+def server_of(url: str) -> tuple[str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+class LLMCall:
+    """One LLM call's span: ours (``owned``) or the foreign GenAI span that was current.
+
+    ``context`` is the context to run the call and its guardrail checks in; ``parent``
+    the context the call started in. :meth:`end` is idempotent and thread-safe.
+    """
+
+    __slots__ = ("_ended", "_lock", "context", "owned", "parent", "span")
+
+    def __init__(self, span: Span, owned: bool, parent: Context) -> None:
+        self.span = span
+        self.owned = owned
+        self.parent = parent
+        self.context = trace.set_span_in_context(span, parent) if owned else parent
+        self._ended = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def start(
+        cls,
+        tracer: Tracer,
+        fmt: WireFormat,
+        model: str | None,
+        url: str,
+        stream: bool,
+    ) -> LLMCall:
+        parent = otel_context.get_current()
+        foreign = current_llm_span(parent)
+        if foreign is not None:
+            return cls(foreign, owned=False, parent=parent)
+        address, port = server_of(url)
+        attributes: dict[str, Any] = {
+            genai.GEN_AI_OPERATION_NAME: fmt.operation,
+            genai.GEN_AI_PROVIDER_NAME: fmt.provider,
+        }
+        if model:
+            attributes[genai.GEN_AI_REQUEST_MODEL] = model
+        if address:
+            attributes[server_attributes.SERVER_ADDRESS] = address
+        if port:
+            attributes[server_attributes.SERVER_PORT] = port
+        if stream:
+            attributes[genai.GEN_AI_REQUEST_STREAM] = True
+        name = f"{fmt.operation} {model}" if model else fmt.operation
+        span = tracer.start_span(name, parent, kind=SpanKind.CLIENT, attributes=attributes)
+        return cls(span, owned=True, parent=parent)
+
+    @property
+    def span_context(self) -> SpanContext:
+        return self.span.get_span_context()
+
+    def record(self, info: ResponseInfo) -> None:
+        """Response attributes (only on our own, recording span)."""
+        if not self.owned or not self.span.is_recording():
+            return
+        try:
+            for key, value in (
+                (genai.GEN_AI_RESPONSE_ID, info.id),
+                (genai.GEN_AI_RESPONSE_MODEL, info.model),
+                (genai.GEN_AI_USAGE_INPUT_TOKENS, info.input_tokens),
+                (genai.GEN_AI_USAGE_OUTPUT_TOKENS, info.output_tokens),
+            ):
+                if value is not None:
+                    self.span.set_attribute(key, value)
+            if info.finish_reasons:
+                self.span.set_attribute(genai.GEN_AI_RESPONSE_FINISH_REASONS, info.finish_reasons)
+        except Exception:  # telemetry must never break the call
+            _logger.exception("could not record LLM response attributes")
+
+    def end(self, error: BaseException | None = None, error_type: str | None = None) -> None:
+        """End our span once; ``error``/``error_type`` mark it failed."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+        if not self.owned:
+            return
+        try:
+            kind = error_type or (type(error).__qualname__ if error is not None else None)
+            if kind is not None:
+                self.span.set_attribute(error_attributes.ERROR_TYPE, kind)
+                self.span.set_status(Status(StatusCode.ERROR, kind))
+            self.span.end()
+        except Exception:  # telemetry must never break the call
+            _logger.exception("could not end the LLM span")

@@ -1,0 +1,7 @@
+"""Version of the tsz httpx instrumentor (follows tsz-otel)."""
+
+from __future__ import annotations
+
+from tsz_otel.version import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,314 @@
+"""The wrappers of ``OpenAI.request`` / ``AsyncOpenAI.request``: the SDK's one choke point.
+
+Every endpoint call passes ``request(cast_to, options, stream=..., stream_cls=...)``, with
+the JSON body in ``options.json_data`` before anything is sent. The wrapper, in order:
+
+1. passes the call through untouched when uninstrumented, when instrumentation is
+   suppressed, or when the body is not a known LLM format (TSZ headers are still
+   stripped);
+2. starts the ``{operation} {model}`` span unless a GenAI span is current;
+3. checks the input (raises in block mode, before any byte is sent) and sends the
+   redacted copy of the body in mask mode, without the ``X-TSZ-*`` headers;
+4. marks the context so the httpx instrumentor does not evaluate the call again;
+5. checks the answer: whole answers are masked in place (or raise); streams get their
+   body guarded at the byte level and come back wrapped in a :mod:`._stream` proxy;
+   ``with_raw_response`` results are guarded through their cached ``parse()``.
+
+Only guard decisions propagate; a bug in this module is logged and the call goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Tracer
+
+from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
+
+from .._formats import WireFormat, format_for_path, response_info
+from .._guarding import Guarding, InputResult
+from .._llm_span import GUARDED_KEY, LLMCall
+from .._overrides import CallOptions, options_from, without_tsz_headers
+from .._stream_call import StreamCall
+from .._wire_stream import attach_session
+from ._stream import TszAsyncStream, TszStream
+
+__all__ = ["AsyncRequestWrapper", "Core", "RequestWrapper"]
+
+_logger = logging.getLogger(__name__)
+
+_GUARD_ERRORS = (GuardrailBlockedError, GuardrailFailedError, ConfigurationError)
+
+
+class Core:
+    """What the wrappers share, bound at ``instrument()`` time; ``active`` turns them off
+    (the SDK may keep a wrapped bound method after ``uninstrument()``)."""
+
+    __slots__ = ("active", "guarding", "openai", "tracer")
+
+    def __init__(self, tracer: Tracer, guarding: Guarding, openai_module: Any) -> None:
+        self.tracer = tracer
+        self.guarding = guarding
+        self.openai = openai_module
+        self.active = True
+
+
+@dataclass(slots=True)
+class _Plan:
+    fmt: WireFormat | None
+    options: Any
+    call: CallOptions
+    strip: bool
+    body: Any
+    model: str | None
+    url: str
+    stream: bool
+
+    def options_to_send(self, body: Any) -> Any:
+        update: dict[str, Any] = {}
+        if self.strip and isinstance(self.options.headers, Mapping):
+            update["headers"] = without_tsz_headers(self.options.headers)
+        if body is not self.body:
+            update["json_data"] = body
+        return self.options.model_copy(update=update) if update else self.options
+
+
+def _options_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if "options" in kwargs:
+        return kwargs["options"]
+    return args[1] if len(args) > 1 else None
+
+
+def _with_options(
+    args: tuple[Any, ...], kwargs: dict[str, Any], options: Any
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if "options" in kwargs:
+        return args, {**kwargs, "options": options}
+    return (args[0], options, *args[2:]), kwargs
+
+
+def _plan(core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan | None:
+    options = _options_of(args, kwargs)
+    if options is None:
+        return None
+    headers = options.headers if isinstance(options.headers, Mapping) else {}
+    call, strip = options_from(core.guarding.defaults, headers.items())
+    body = options.json_data
+    fmt = None
+    if str(options.method).lower() == "post" and isinstance(body, Mapping):
+        fmt = format_for_path(str(options.url))
+    if fmt is None and not strip:
+        return None
+    model = body.get("model") if isinstance(body, Mapping) else None
+    url = str(instance.base_url).rstrip("/") + "/" + str(options.url).lstrip("/")
+    return _Plan(
+        fmt=fmt,
+        options=options,
+        call=call,
+        strip=strip,
+        body=body,
+        model=model if isinstance(model, str) else None,
+        url=url,
+        stream=bool(kwargs.get("stream", False)),
+    )
+
+
+def _prepare(
+    core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> _Plan | None:
+    """The plan of a call, or None to pass it through. Bugs here never break the call."""
+    if not core.active or not is_instrumentation_enabled():
+        return None
+    try:
+        return _plan(core, instance, args, kwargs)
+    except ConfigurationError:
+        raise
+    except Exception:  # our bug must not break the application's call
+        _logger.exception("tsz openai instrumentation could not inspect a request")
+        return None
+
+
+class RequestWrapper:
+    """Wraps ``OpenAI.request`` (see the module docstring)."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def __call__(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        core = self._core
+        plan = _prepare(core, instance, args, kwargs)
+        if plan is None:
+            return wrapped(*args, **kwargs)
+        if plan.fmt is None:
+            call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
+            return wrapped(*call_args, **call_kwargs)
+        llm = LLMCall.start(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
+        try:
+            checked = core.guarding.check_input(plan.fmt, plan.body, plan.call, llm)
+            call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(checked.body))
+            result = wrapped(*call_args, **call_kwargs)
+        except BaseException as exc:
+            llm.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _Outcome(core, plan, llm, checked).sync(result)
+
+
+class AsyncRequestWrapper:
+    """Wraps ``AsyncOpenAI.request``: the async twin of :class:`RequestWrapper`."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    async def __call__(
+        self, wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        core = self._core
+        plan = _prepare(core, instance, args, kwargs)
+        if plan is None:
+            return await wrapped(*args, **kwargs)
+        if plan.fmt is None:
+            call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
+            return await wrapped(*call_args, **call_kwargs)
+        llm = LLMCall.start(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
+        try:
+            checked = await core.guarding.acheck_input(plan.fmt, plan.body, plan.call, llm)
+            call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(checked.body))
+            result = await wrapped(*call_args, **call_kwargs)
+        except BaseException as exc:
+            llm.end(exc)
+            raise
+        finally:
+            otel_context.detach(token)
+        return await _Outcome(core, plan, llm, checked).async_(result)
+
+
+class _Outcome:
+    """The answer side of one call (sync and async entry points, shared steps)."""
+
+    __slots__ = ("checked", "core", "fmt", "llm", "plan")
+
+    def __init__(self, core: Core, plan: _Plan, llm: LLMCall, checked: InputResult) -> None:
+        self.core = core
+        self.plan = plan
+        self.fmt: WireFormat = plan.fmt  # type: ignore[assignment]
+        self.llm = llm
+        self.checked = checked
+
+    def _stream_call(self) -> StreamCall:
+        return StreamCall(self.core.guarding, self.plan.call, self.llm, self.checked.restorer)
+
+    def _is_raw(self, result: Any) -> bool:
+        openai = self.core.openai
+        raw_types = (
+            openai._legacy_response.LegacyAPIResponse,
+            openai._response.BaseAPIResponse,
+        )
+        return isinstance(result, raw_types)
+
+    def sync(self, result: Any) -> Any:
+        try:
+            if isinstance(result, self.core.openai.Stream):
+                return self._stream(result, is_async=False)
+            if self._is_raw(result):
+                return self._raw_sync(result)
+            self._whole(result)
+        except _GUARD_ERRORS as exc:
+            self.llm.end(exc)
+            raise
+        except Exception:  # our bug must not break the application's call
+            _logger.exception("tsz openai instrumentation could not check an answer")
+            self.llm.end()
+        return result
+
+    async def async_(self, result: Any) -> Any:
+        try:
+            if isinstance(result, self.core.openai.AsyncStream):
+                return self._stream(result, is_async=True)
+            if self._is_raw(result):
+                return await self._raw_async(result)
+            await self._awhole(result)
+        except _GUARD_ERRORS as exc:
+            self.llm.end(exc)
+            raise
+        except Exception:  # our bug must not break the application's call
+            _logger.exception("tsz openai instrumentation could not check an answer")
+            self.llm.end()
+        return result
+
+    # ------------------------------------------------------------------ whole answers
+
+    def _whole(self, answer: Any) -> None:
+        self.core.guarding.check_output(
+            self.fmt, answer, self.plan.call, self.llm, self.checked.restorer
+        )
+        self.llm.record(response_info(answer, self.fmt.info))
+        self.llm.end()
+
+    async def _awhole(self, answer: Any) -> None:
+        await self.core.guarding.acheck_output(
+            self.fmt, answer, self.plan.call, self.llm, self.checked.restorer
+        )
+        self.llm.record(response_info(answer, self.fmt.info))
+        self.llm.end()
+
+    # ------------------------------------------------------------------ streams
+
+    def _stream(self, stream: Any, is_async: bool) -> Any:
+        call = self._stream_call()
+        if not attach_session(self.fmt, call, stream.response, is_async):
+            self.llm.end()
+            return stream
+        return TszAsyncStream(stream, call) if is_async else TszStream(stream, call)
+
+    # ------------------------------------------------------------------ with_raw_response
+
+    def _raw_sync(self, raw: Any) -> Any:
+        if self.plan.stream:
+            call = self._stream_call()
+            if not attach_session(self.fmt, call, raw.http_response, is_async=False):
+                self.llm.end()
+                return raw
+            _cache_parsed(raw, TszStream(raw.parse(), call))
+            return raw
+        self._whole(raw.parse())
+        return raw
+
+    async def _raw_async(self, raw: Any) -> Any:
+        if self.plan.stream:
+            call = self._stream_call()
+            if not attach_session(self.fmt, call, raw.http_response, is_async=True):
+                self.llm.end()
+                return raw
+            parsed = raw.parse()
+            if inspect.isawaitable(parsed):
+                parsed = await parsed
+            _cache_parsed(raw, TszAsyncStream(parsed, call))
+            return raw
+        parsed = raw.parse()
+        if inspect.isawaitable(parsed):
+            parsed = await parsed
+        await self._awhole(parsed)
+        return raw
+
+
+def _cache_parsed(raw: Any, proxy: Any) -> None:
+    """Make ``raw.parse()`` return ``proxy`` (the SDK caches parse results by type)."""
+    cache = getattr(raw, "_parsed_by_type", None)
+    if isinstance(cache, dict):
+        cache[raw._cast_to] = proxy

@@ -1,0 +1,128 @@
+"""RE2 for user-supplied regexes: validation, compilation and offset mapping.
+
+TSZ patterns are Go ``regexp`` (RE2) syntax, so user patterns, template patterns
+and ``regex`` allowlist items are validated and matched with Google's RE2
+(``google-re2``): no look-arounds or back-references, and matching time linear in
+the text, so a user pattern cannot hang the engine on ReDoS-shaped input (which a
+Python :mod:`re` fallback could). Built-in catalogue rows are ours, tested
+against such input, and use :mod:`re` (measured faster for them).
+
+A pattern is rejected (:class:`~tsz_otel.errors.InvalidPatternError`, naming the
+pattern) when RE2 does not compile it or when it matches the empty string (it
+would "detect" an empty span everywhere). Nothing user-supplied is compiled at
+detect time.
+
+RE2 works on UTF-8 bytes; the engine works on ``str`` offsets. Text is encoded
+with ``surrogatepass`` so a lone surrogate cannot crash a scan, and
+:class:`OffsetMap` converts monotonically increasing byte offsets to character
+offsets (and back) in one pass over the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import re2
+
+from ..errors import InvalidPatternError
+
+__all__ = ["OffsetMap", "UserRegex", "compile_user_regex", "encode_text"]
+
+_MAX_MEM = 64 << 20  # RE2 program/DFA budget per pattern
+
+
+def encode_text(text: str) -> bytes:
+    """UTF-8 bytes of ``text``; lone surrogates are kept (``surrogatepass``)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _options(*, case_insensitive: bool = False) -> Any:
+    options = re2.Options()
+    options.max_mem = _MAX_MEM
+    options.log_errors = False
+    if case_insensitive:
+        options.case_sensitive = False
+    return options
+
+
+class UserRegex:
+    """A compiled, validated RE2 pattern that yields ``str`` spans."""
+
+    __slots__ = ("_regexp", "pattern")
+
+    def __init__(self, pattern: str, regexp: Any) -> None:
+        self.pattern = pattern
+        self._regexp = regexp
+
+    def spans(self, text: str, data: bytes, offsets: OffsetMap) -> Iterator[tuple[int, int]]:
+        """Non-empty, non-overlapping leftmost matches of the pattern, as char spans."""
+        for match in self._regexp.finditer(data):
+            start, end = match.span()
+            if end > start:
+                yield offsets.char(start), offsets.char(end)
+
+    def fullmatch(self, value: str) -> bool:
+        return self._regexp.fullmatch(encode_text(value)) is not None
+
+
+def compile_user_regex(name: str, pattern: str, *, case_insensitive: bool = False) -> UserRegex:
+    """Validate ``pattern`` as RE2 and compile it, or raise ``InvalidPatternError``."""
+    if not isinstance(pattern, str) or not pattern:
+        raise InvalidPatternError(name, "the regex is empty")
+    try:
+        data = pattern.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidPatternError(name, "the regex is not valid UTF-8") from exc
+    try:
+        regexp = re2.compile(data, options=_options(case_insensitive=case_insensitive))
+    except re2.error as exc:
+        raise InvalidPatternError(name, f"not RE2 syntax ({exc})") from exc
+    except (TypeError, ValueError) as exc:  # pragma: no cover - defensive
+        raise InvalidPatternError(name, str(exc)) from exc
+    if regexp.fullmatch(b"") is not None:
+        raise InvalidPatternError(name, "the regex matches the empty string")
+    return UserRegex(pattern, regexp)
+
+
+class OffsetMap:
+    """Byte <-> character offsets of one text, computed incrementally.
+
+    Offsets must be asked for in non-decreasing order (one object per pass); for
+    ASCII text both are the identity.
+    """
+
+    __slots__ = ("_ascii", "_byte", "_char", "_data", "_text")
+
+    def __init__(self, text: str, data: bytes | None = None) -> None:
+        self._text = text
+        self._ascii = text.isascii()
+        self._data = data
+        self._char = 0
+        self._byte = 0
+
+    def char(self, byte_offset: int) -> int:
+        """Character offset of ``byte_offset`` (must not decrease between calls)."""
+        if self._ascii:
+            return byte_offset
+        if self._data is None:
+            self._data = encode_text(self._text)
+        if byte_offset < self._byte:
+            self._char, self._byte = 0, 0
+        piece = self._data[self._byte : byte_offset]
+        try:
+            self._char += len(piece.decode("utf-8", "surrogatepass"))
+        except UnicodeDecodeError:  # an offset inside a broken sequence: approximate
+            self._char += len(piece.decode("utf-8", "replace"))
+        self._byte = byte_offset
+        return self._char
+
+    def byte(self, char_offset: int) -> int:
+        """Byte offset of ``char_offset`` (must not decrease between calls)."""
+        if self._ascii:
+            return char_offset
+        if char_offset < self._char:
+            self._char, self._byte = 0, 0
+        self._byte += len(encode_text(self._text[self._char : char_offset]))
+        self._char = char_offset
+        return self._byte
