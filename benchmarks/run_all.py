@@ -65,6 +65,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("latency", "benchmarks.bench_latency", "µs per detect call, 200 B to 100 KB"),
     Benchmark("telemetry", "benchmarks.bench_telemetry", "guarded check vs bare engine; scrub"),
     Benchmark("cache", "benchmarks.bench_cache", "AI score cache: model calls, Redis hit µs"),
+    Benchmark("instrumentation", "benchmarks.bench_instrumentation", "µs added per openai call"),
 )
 """Add a benchmark by adding a row."""
 

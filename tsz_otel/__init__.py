@@ -8,6 +8,7 @@ from __future__ import annotations
 from .ai import AIClient, MemoryCache, RedisCache
 from .config import Settings
 from .content import ContentHasher, ContentPolicy
+from .engine import Engine
 from .errors import (
     ConfigurationError,
     GuardrailBlockedError,
@@ -75,6 +76,7 @@ __all__ = [
     "DetectResponse",
     "DetectionResult",
     "Detector",
+    "Engine",
     "FormatValidator",
     "Guard",
     "GuardrailBlockedError",

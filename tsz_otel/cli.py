@@ -139,7 +139,8 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="run this validator (from an imported template) as well; repeatable",
+        help="also run this guardrail: a built-in (JSON, XML, NO_PII, NO_SECRETS, NO_INJECTION, "
+        "TOXIC_LANGUAGE) or one from --template; repeatable",
     )
     group.add_argument(
         "--fail-on-block",
@@ -149,13 +150,21 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_engine(args: argparse.Namespace) -> Engine:
-    """Settings from the environment plus the command line, then templates, all-or-nothing."""
+    """Settings from the environment plus the command line, then templates, all-or-nothing.
+
+    The engine gets a validator registry, so ``--guardrail`` can name the built-in
+    guardrails (JSON, NO_PII, TOXIC_LANGUAGE, ...) and those of imported templates.
+    """
     from . import Engine
+    from .validators import ValidatorRegistry
 
     overrides: dict[str, Any] = {}
     if args.placeholder:
         overrides["placeholder_style"] = args.placeholder
-    engine = Engine(Settings.from_env(**overrides))
+    settings = Settings.from_env(**overrides)
+    registry = ValidatorRegistry(settings)
+    engine = Engine(settings, validators=registry)
+    registry.detector = engine
     for template in args.templates:
         path = Path(template)
         if not path.is_file():

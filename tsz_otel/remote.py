@@ -54,6 +54,7 @@ from .models import (
     Template,
     TemplateImport,
 )
+from .validators import load_template
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -208,8 +209,6 @@ class RemoteEngine:
 
         Accepts a :class:`Template`, a dict (bare or ``{"template": ...}``) or a file.
         """
-        from .validators import load_template
-
         body = TemplateImport(template=load_template(template)).model_dump(mode="json")
         answer = _json(self._send("POST", "/templates/import", body), "/templates/import")
         name = answer.get("name") if isinstance(answer, dict) else None
@@ -330,11 +329,7 @@ class RemoteEngine:
     def _completed(self, text: str, response: DetectResponse) -> DetectResponse:
         """Fill what the wire does not carry: ``str`` offsets and the action."""
         offsets = OffsetMap(text)
-        last = 0
         for detection in sorted(response.detections, key=lambda d: d.start):
-            if detection.start < last:
-                offsets = OffsetMap(text)
-            last = detection.start
             detection.char_start = offsets.char(detection.start)
             detection.char_end = offsets.char(detection.end)
             detection.action = self._action(detection)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 
 from tsz_otel import Guard, Settings, Verdict, setup_telemetry
+from tsz_otel.models import confidence_str
 from tsz_otel.semconv import TSZ_ATTACK_NAME, TSZ_REQUEST_ID
 
 SERVICE_NAME = "tsz-security-demo"
@@ -39,7 +40,7 @@ def report(name: str, verdict: Verdict) -> None:
     print(f"[STATUS] {status(verdict)}")
     print(f"[DECISION] {verdict.decision.value} (mode {verdict.mode.value})")
     print(f"[REASONS] {reasons}")
-    print(f"[CONFIDENCE] {verdict.response.overall_confidence:.2f}")
+    print(f"[CONFIDENCE] {confidence_str(verdict.response.overall_confidence)}")
     print(SEPARATOR)
 
 

@@ -243,3 +243,20 @@ def test_redis_outage_mid_run_does_not_fail_scoring(
     assert batch.cache_hits == 1  # the in-process tier still answers
     assert batch.calls == 1 and not batch.degraded
     assert json.loads(llm.last_request.text)["model"] == "scorer"
+
+
+def test_model_settings_come_from_tsz_or_thyris_variables(llm: LLMServer) -> None:
+    llm.script("YES")
+    settings = Settings.from_env(
+        {"THYRIS_AI_MODEL_URL": llm.base_url + "/", "THYRIS_AI_API_KEY": "thyris-key",
+         "THYRIS_AI_MODEL": "llama3.1:8b", "TSZ_AI_TIMEOUT": "0.5", "TSZ_AI_MAX_CALLS": "3"}
+    )  # fmt: skip
+    client = AIClient(settings, cache=MemoryCache())
+    assert client.max_calls == 3 and client.deadline == 0.5
+    assert client.verdict("V", "ok?", None, "text").passed is True
+    request = llm.last_request
+    assert request.path == "/v1/chat/completions"  # TSZ appends /chat/completions to the base
+    assert request.headers["authorization"] == "Bearer thyris-key"
+    assert request.json["model"] == "llama3.1:8b" and request.json["stream"] is False
+    tsz_first = Settings.from_env({"TSZ_AI_MODEL": "a", "THYRIS_AI_MODEL": "b"})
+    assert tsz_first.ai_model == "a"

@@ -369,3 +369,20 @@ def test_module_entry_point_serves() -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_gzip_and_crlf_encodings(client: openai.OpenAI, llm_server: LLMServer) -> None:
+    llm_server.script(reply="zipped whole", gzip=True)
+    raw = httpx.post(llm_server.base_url + "/chat/completions", json={"messages": USER})
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.json()["choices"][0]["message"]["content"] == "zipped whole"
+    llm_server.script(reply="zipped and crlf stream", gzip=True, crlf=True, chunk_size=3)
+    stream = client.chat.completions.create(model="m", messages=USER, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == (
+        "zipped and crlf stream"
+    )
+    llm_server.script(reply="crlf", crlf=True)
+    with httpx.stream(
+        "POST", llm_server.base_url + "/chat/completions", json={"stream": True, "messages": USER}
+    ) as response:
+        assert b"\r\n\r\n" in response.read()

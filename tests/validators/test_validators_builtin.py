@@ -114,6 +114,8 @@ def test_no_category_validators_use_the_engine_detections(
     assert outcome(registry, name, "text", detections=below).status == "pass"
     allowed = [_detection(kind, category, 0.6, action="ALLOW")]
     assert outcome(registry, name, "text", detections=allowed).status == "pass"
+    masked = [_detection(kind, category, 0.25, action="MASK")]  # a per-pattern allow threshold
+    assert outcome(registry, name, "text", detections=masked).status == "fail"
 
 
 class _CountingEngine:

@@ -35,32 +35,41 @@ SECRET = "SECRET"
 
 @dataclass(frozen=True, slots=True)
 class Form:
-    """One way of writing an entity: a regex and how to find it cheaply.
+    """One way of writing an entity: a regex and where to try it.
 
     Attributes:
         regex: The pattern (built-ins: Python ``re``; user patterns: RE2).
-        trigger: An RE2 expression every match contains. All triggers are run
-            together in one pass; a form whose trigger does not occur is skipped.
-            ``None`` means the form always runs.
-        anchors: Literals (lower-case if ``anchors_ignore_case``) every match
-            contains. When set, the regex is only tried in a window around each
-            occurrence instead of over the whole text.
-        anchors_ignore_case: Look for ``anchors`` case-insensitively.
-        left_chars: With anchors: the characters a match may consist of before
-            its anchor. The regex is tried (``re.match``) only at the start of the
-            run of these characters that ends at the anchor (at most ``lookback``
-            long), so each anchor costs one match attempt. Without: at the anchor.
-        lookback: Largest distance from a match's start to its anchor.
+        trigger: An RE2 expression every match contains (a superset of the
+            regex, without look-arounds). All triggers run together in one DFA
+            pass that says which forms can match at all, and each trigger then
+            locates its occurrences; the regex is only tried in a window around
+            each occurrence. ``None`` means the regex runs over the whole text.
+        literals: Plain strings that start every trigger occurrence. When set,
+            occurrences are found with ``str.find`` (cheaper than the RE2
+            locator for a short text); ``literals_ignore_case`` compares them
+            ASCII-case-insensitively.
+        lookback: Largest distance from a match's start back to the start of
+            the trigger occurrence it contains.
+        ahead: Largest distance from the end of a trigger occurrence to the
+            start of a match (``0``: the match contains the occurrence). Lets a
+            context word be the trigger of a value that follows it.
+        at_trigger: The match starts where the trigger occurrence starts: the
+            regex is tried once there (``re.match``) instead of searched.
+        left_chars: If set, the regex is tried once (``re.match``) at the start
+            of the run of these characters that ends at the occurrence (at most
+            ``lookback`` long), e.g. the e-mail local part before ``@``.
         group: Regex group that is the entity (``0`` the whole match, ``-1`` the
             last group that participated, for alternations of captured values).
     """
 
     regex: str
     trigger: str | None = None
-    anchors: tuple[str, ...] = ()
-    anchors_ignore_case: bool = False
-    left_chars: str = ""
+    literals: tuple[str, ...] = ()
+    literals_ignore_case: bool = False
     lookback: int = 0
+    ahead: int = 0
+    at_trigger: bool = False
+    left_chars: str = ""
     group: int = 0
 
 
@@ -88,6 +97,16 @@ class PatternSpec:
         active: Inactive rows are listed but never scanned.
         ignore_case: Compile the regexes case-insensitively.
         builtin: Built-in rows use Python ``re``; user rows are RE2.
+        hold_chars: For the streaming hold-back: the characters an entity of
+            this row can consist of (``None``: any non-whitespace character).
+            A text ending in a run of them may end inside an entity.
+        hold_open: For entities that span lines (PEM blocks): a regex for their
+            start; an opening without a ``hold_close`` after it is held back.
+        hold_close: The regex that ends such an entity.
+        lead_words: Words that are part of a match's meaning before its value
+            (``password: ...``); the hold-back never separates them from what
+            follows within ``lead_window`` characters.
+        lead_window: How far after a lead word its value may start.
     """
 
     name: str
@@ -108,6 +127,11 @@ class PatternSpec:
     active: bool = True
     ignore_case: bool = False
     builtin: bool = True
+    hold_chars: str | None = None
+    hold_open: str | None = None
+    hold_close: str | None = None
+    lead_words: tuple[str, ...] = ()
+    lead_window: int = 0
 
     @property
     def regex(self) -> str:
@@ -120,17 +144,19 @@ class PatternSpec:
 # "Not preceded by a digit", asserted after the first (digit) character.
 _NOT_AFTER_DIGIT = r"(?<![\d][\d])"
 
+# Secret-bearing names. A bare "key" is too common ("primary key"), so it only
+# counts after api/secret/access/private/auth/signing ("API_KEY", "secret-key").
 _SECRET_WORDS = (
-    r"(?:api[_\-]?key|apikey|api[_\-]?token|access[_\-]?token|auth[_\-]?token"
-    r"|refresh[_\-]?token|client[_\-]?secret|secret[_\-]?key|app[_\-]?secret"
-    r"|private[_\-]?token|password|passwd|pwd|secret|token)"
+    r"(?:(?:(?<=api)|(?<=api[_\-])|(?<=secret[_\-])|(?<=access[_\-])|(?<=private[_\-])"
+    r"|(?<=auth[_\-])|(?<=signing[_\-])|(?<=client[_\-]))key"
+    r"|token|secret|password|passwd|pwd)"
 )
-_SECRET_ANCHORS = ("key", "token", "secret", "passw", "pwd")
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ALNUM = _LETTERS + "0123456789"
 _EMAIL_LOCAL = _ALNUM + "._%+-"
 _SCHEME = _ALNUM + "+.-"
-_IDENTIFIER = _ALNUM + "_.-"
+_DIGITS = "0123456789"
+_UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _DIGITS
 _SECRET_VALUE = r"[A-Za-z0-9_\-+/=~!@#$%^&*]"
 
 BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
@@ -142,17 +168,21 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 regex=(
                     r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY((?: BLOCK)?)-----"
                     # the whole block up to its matching END line ...
-                    r"(?:(?:(?!-----)[\s\S]){0,8000}-----END \1PRIVATE KEY\2-----"
+                    r"(?:[^-]{0,12000}(?:-(?!----)[^-]{0,4000}){0,4}-----END \1PRIVATE KEY\2-----"
                     # ... or, truncated, the base64 lines that follow the header
                     r"|(?:[ \t]*(?:\r?\n|\\n|\\r\\n)[ \t]*[A-Za-z0-9+/=:,.\- ]{0,80}){0,120})"
                 ),
-                trigger=r"BEGIN [A-Z0-9 ]*PRIVATE KEY",
+                trigger=r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY",
+                literals=("-----BEGIN ",),
+                at_trigger=True,
             ),
         ),
         description="PEM private key block (PKCS#1/#8, EC, OpenSSH, PGP), the whole block",
         base=0.95,
         trim="pem",
-        max_len=8192,
+        max_len=16384,
+        hold_open=r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY|-----BEGIN[A-Z0-9 ]*\Z",
+        hold_close=r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----",
     ),
     PatternSpec(
         name="URL_WITH_CREDENTIALS",
@@ -165,7 +195,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?:[/?#][^\s\"'<>]{0,1024})?"
                 ),
                 trigger=r"://[^\s/@]*:[^\s/@]+@",
-                anchors=("://",),
+                literals=("://",),
                 left_chars=_SCHEME,
                 lookback=32,
             ),
@@ -185,6 +215,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"\.[A-Za-z0-9_\-]{0,2048}"
                 ),
                 trigger=r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.",
+                literals=("eyJ",),
+                at_trigger=True,
             ),
         ),
         description="JSON Web Token (the header decodes to JSON naming an alg)",
@@ -203,6 +235,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[A-Z2-7]{16}(?![A-Za-z0-9])"
                 ),
                 trigger=r"A(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)[A-Z2-7]{4}",
+                at_trigger=True,
             ),
         ),
         description="AWS access key id (AKIA/ASIA/... and 16 base32 characters)",
@@ -221,6 +254,9 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 # only considered near AWS context: without it the score stays
                 # below the allow threshold anyway
                 trigger=r"(?i)aws|secret|akia|asia",
+                literals=("aws", "secret", "akia", "asia"),
+                literals_ignore_case=True,
+                ahead=96,
             ),
         ),
         description="AWS secret access key (40 random base64 characters near AWS context)",
@@ -238,11 +274,15 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
             Form(
                 regex=r"gh(?<![A-Za-z0-9_]gh)[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])",
                 trigger=r"gh[pousr]_[A-Za-z0-9]{4}",
+                literals=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+                at_trigger=True,
             ),
             Form(
                 regex=r"github_pat_(?<![A-Za-z0-9_]github_pat_)[A-Za-z0-9]{22}_[A-Za-z0-9]{59}"
                 r"(?![A-Za-z0-9_])",
                 trigger=r"github_pat_",
+                literals=("github_pat_",),
+                at_trigger=True,
             ),
         ),
         description="GitHub token (ghp_/gho_/ghu_/ghs_/ghr_ with CRC32 checksum, github_pat_)",
@@ -262,6 +302,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[A-Za-z0-9_\-]{20,256}(?![A-Za-z0-9_\-])"
                 ),
                 trigger=r"sk-[A-Za-z0-9_\-]{8}",
+                literals=("sk-",),
+                at_trigger=True,
             ),
         ),
         description="OpenAI API key (sk-, sk-proj-, sk-svcacct-; T3BlbkFJ marker verified)",
@@ -277,18 +319,24 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
             Form(
                 regex=r"xox(?<![A-Za-z0-9]xox)[abposre]-[0-9A-Za-z\-]{10,250}(?![A-Za-z0-9\-])",
                 trigger=r"xox[abposre]-",
+                literals=("xox",),
+                at_trigger=True,
             ),
             Form(
                 regex=r"xapp-(?<![A-Za-z0-9]xapp-)\d-[A-Z0-9]{6,20}-\d{6,20}-[a-f0-9]{32,80}"
                 r"(?![A-Za-z0-9\-])",
                 trigger=r"xapp-",
+                literals=("xapp-",),
+                at_trigger=True,
             ),
             Form(
                 regex=(
                     r"https://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}"
                     r"/[A-Za-z0-9]{16,32}"
                 ),
-                trigger=r"hooks\.slack\.com/services/",
+                trigger=r"https://hooks\.slack\.com/services/",
+                literals=("https://hooks.slack.com/",),
+                at_trigger=True,
             ),
         ),
         description="Slack bot/user/app token or incoming-webhook URL",
@@ -305,10 +353,14 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 regex=r"[sr]k_(?<![A-Za-z0-9][sr]k_)(?:live|test)_[0-9A-Za-z]{20,247}"
                 r"(?![A-Za-z0-9])",
                 trigger=r"[sr]k_(?:live|test)_",
+                literals=("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+                at_trigger=True,
             ),
             Form(
                 regex=r"whsec_(?<![A-Za-z0-9]whsec_)[A-Za-z0-9]{32,64}(?![A-Za-z0-9])",
                 trigger=r"whsec_",
+                literals=("whsec_",),
+                at_trigger=True,
             ),
         ),
         description="Stripe secret or restricted key, or webhook signing secret",
@@ -322,6 +374,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
             Form(
                 regex=r"AIza(?<![A-Za-z0-9_\-]AIza)[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])",
                 trigger=r"AIza[0-9A-Za-z_\-]{4}",
+                literals=("AIza",),
+                at_trigger=True,
             ),
         ),
         description="Google API key (AIza and 35 characters)",
@@ -334,22 +388,22 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=(
-                    r"[A-Za-z0-9_.\-]{0,40}?" + _SECRET_WORDS
+                    _SECRET_WORDS
                     + r"[A-Za-z0-9_.\-]{0,24}[\"']?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}"
                     r"[\"'`]?(" + _SECRET_VALUE + r"{8,256})(?!" + _SECRET_VALUE + r")"
                 ),
                 trigger=r"(?i)(?:key|token|secret|passw|pwd)[A-Za-z0-9_.\-\"' \t]{0,30}[:=]",
-                anchors=_SECRET_ANCHORS,
-                anchors_ignore_case=True,
-                left_chars=_IDENTIFIER,
-                lookback=40,
+                literals=("key", "token", "secret", "passw", "pwd"),
+                literals_ignore_case=True,
+                at_trigger=True,
                 group=1,
             ),
             Form(
                 regex=r"bearer[ \t]+([A-Za-z0-9_\-+/=~.]{16,4096})(?![A-Za-z0-9_\-+/=~.])",
                 trigger=r"(?i)bearer[ \t]",
-                anchors=("bearer",),
-                anchors_ignore_case=True,
+                literals=("bearer",),
+                literals_ignore_case=True,
+                at_trigger=True,
                 group=1,
             ),
         ),
@@ -358,6 +412,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         checks=("generic_secret",),
         max_len=4096,
         ignore_case=True,
+        lead_words=("key", "token", "secret", "passw", "pwd", "bearer"),
+        lead_window=48,
     ),
     PatternSpec(
         name="EMAIL",
@@ -370,7 +426,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
                 ),
                 trigger=r"[A-Za-z0-9_%+\-]@[A-Za-z0-9][A-Za-z0-9\-]*\.[A-Za-z]",
-                anchors=("@",),
+                literals=("@",),
                 left_chars=_EMAIL_LOCAL,
                 lookback=64,
             ),
@@ -394,10 +450,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"|\d{3}([ \-])\d{4}\1\d{4}\1(?:\d{4}\1\d{3}|\d{1,7})"
                     r"|\d{3}([ \-])\d{6}\2\d{4,5})(?![\d])"
                 ),
-                trigger=(
-                    r"\d{13}|\d\d\d\d[ \-]\d\d\d\d[ \-]\d\d\d\d[ \-]\d"
-                    r"|\d\d\d\d[ \-]\d\d\d\d\d\d[ \-]\d\d\d\d"
-                ),
+                trigger=r"\d{13}|\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d|\d{4}[ \-]\d{6}[ \-]\d{4}",
+                lookback=4,
             ),
         ),
         description="Payment card number (issuer range, length and Luhn checked)",
@@ -407,6 +461,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         context=("card", "visa", "mastercard", "amex", "payment", "cc", "pan"),
         context_boost=0.05,
         max_len=23,
+        hold_chars=_DIGITS + " -",
     ),
     PatternSpec(
         name="IBAN",
@@ -417,7 +472,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}"
                     r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])"
                 ),
-                trigger=r"[A-Z][A-Z]\d\d ?[A-Z0-9][A-Z0-9][A-Z0-9][A-Z0-9]",
+                trigger=r"(?:^|[^A-Za-z0-9])[A-Z][A-Z]\d\d ?[A-Z0-9]{4}",
             ),
         ),
         description="International bank account number (country length and mod-97 checked)",
@@ -428,6 +483,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         context=("iban", "account", "bank", "transfer", "konto", "compte"),
         context_boost=0.05,
         max_len=42,
+        hold_chars=_UPPER_ALNUM + " ",
     ),
     PatternSpec(
         name="US_SSN",
@@ -438,7 +494,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"\d" + _NOT_AFTER_DIGIT + r"(?<![\d]-\d)"
                     r"(?:\d{2}-\d{2}-\d{4}|\d{2} \d{2} \d{4}|\d{8})(?![\d]|-\d)"
                 ),
-                trigger=r"\d\d\d-\d\d-\d\d\d\d|\d\d\d \d\d \d\d\d\d|\d{9}",
+                trigger=r"(?:^|\D)(?:\d{3}-\d\d-\d{4}|\d{3} \d\d \d{4}|\d{9})(?:\D|$)",
             ),
         ),
         description="US social security number (area/group/serial rules; bare digits need context)",
@@ -448,6 +504,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         context=("ssn", "social security", "social sec", "ss#", "ss no", "taxpayer"),
         context_boost=0.25,
         max_len=11,
+        hold_chars=_DIGITS + " -",
     ),
     PatternSpec(
         name="PHONE_NUMBER",
@@ -457,6 +514,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
             Form(
                 regex=r"\+\d(?<![\w+]\+\d)(?:[ .\-()]{0,2}\d){6,14}(?![\d])",
                 trigger=r"\+\d[ .\-()]{0,2}\d[ .\-()]{0,2}\d[ .\-()]{0,2}\d",
+                literals=("+",),
+                at_trigger=True,
             ),
             # (area) local: US, BR, AU
             Form(
@@ -465,6 +524,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?![\d]|[ .\-]\d)"
                 ),
                 trigger=r"\(\d\d\d?\d?\)[ .\-]?\d\d\d",
+                literals=("(",),
+                at_trigger=True,
             ),
             # national formats starting with a digit
             Form(
@@ -480,10 +541,10 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r")(?![\d]|[ .\-/]\d|\.\d)"
                 ),
                 trigger=(
-                    r"\d\d\d[ .\-]\d\d\d[ .\-]\d\d\d\d|\d\d\d\d?\d?[ /]\d{5,8}"
-                    r"|\d\d\d\d?\d? \d\d\d\d? \d\d\d|\d\d[ .]\d\d[ .]\d\d[ .]\d\d[ .]\d\d"
-                    r"|\d{10}"
+                    r"\d{3}[ .\-]\d{3}[ .\-]\d{4}|\d{3,5}[ /]\d{5,8}|\d{3,5} \d{3,4} \d{3}"
+                    r"|\d\d[ .]\d\d[ .]\d\d[ .]\d\d[ .]\d\d|\d{10}"
                 ),
+                lookback=4,
             ),
         ),
         description="Phone number (validated with libphonenumber; bare digit runs need context)",
@@ -497,6 +558,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         context_boost=0.2,
         context_window=64,
         max_len=32,
+        hold_chars=_DIGITS + " .-/()+",
     ),
     PatternSpec(
         name="IP_ADDRESS",
@@ -507,7 +569,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"\d(?<![\w.]\d)(?<![A-Za-z]/\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}"
                     r"(?![\d]|\.\d)"
                 ),
-                trigger=r"\d\.\d\d?\d?\.\d\d?\d?\.\d",
+                trigger=r"\d\.\d{1,3}\.\d{1,3}\.\d",
+                lookback=3,
             ),
             Form(
                 regex=(
@@ -515,7 +578,11 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?::[0-9A-Fa-f]{0,4}){1,7}"
                     r"(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:]|\.\d)"
                 ),
-                trigger=r"[0-9A-Fa-f]:[0-9A-Fa-f]*:|::[0-9A-Fa-f]",
+                trigger=(
+                    r"(?i)[0-9a-f]*\d[0-9a-f]*::|::(?:[0-9a-f]{1,4}:)*[0-9a-f]*\d"
+                    r"|(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
+                ),
+                lookback=40,
             ),
         ),
         description="IPv4 or IPv6 address (parsed; versions, netmasks and 0.0.0.0 rejected)",
@@ -535,10 +602,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[0-9A-Fa-f](?<![\w:\-.][0-9A-Fa-f])[0-9A-Fa-f]([:\-])(?:[0-9A-Fa-f]{2}\1){4}"
                     r"[0-9A-Fa-f]{2}(?![\w:\-]|\.\w)"
                 ),
-                trigger=(
-                    r"[0-9A-Fa-f][0-9A-Fa-f]:[0-9A-Fa-f][0-9A-Fa-f]:[0-9A-Fa-f][0-9A-Fa-f]:"
-                    r"|[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-[0-9A-Fa-f][0-9A-Fa-f]-"
-                ),
+                trigger=r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}",
             ),
             Form(
                 regex=(
@@ -561,7 +625,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[A-CEGHJ-PR-TW-Z](?<![A-Za-z0-9][A-Z])[A-CEGHJ-NPR-TW-Z]"
                     r"(?:\d{6}|\ \d{2}\ \d{2}\ \d{2}\ ?)[A-D](?![A-Za-z0-9])"
                 ),
-                trigger=r"[A-Z][A-Z] ?\d\d ?\d\d ?\d\d ?[A-D]",
+                trigger=r"(?:^|[^A-Za-z0-9])[A-Z][A-Z] ?\d\d ?\d\d ?\d\d ?[A-D]",
             ),
         ),
         description="UK National Insurance number",
@@ -571,6 +635,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         context=("national insurance", "nino", "ni number", "ni no", "nin"),
         context_boost=0.2,
         max_len=13,
+        hold_chars=_UPPER_ALNUM + " ",
     ),
     PatternSpec(
         name="TCKN",
@@ -578,7 +643,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=r"[1-9](?<![\d][1-9])\d{10}(?![\d])",
-                trigger=r"[1-9]\d\d\d\d\d\d\d\d\d\d",
+                trigger=r"(?:^|\D)[1-9]\d{10}(?:\D|$)",
             ),
         ),
         description="Turkish national identity number (T.C. Kimlik No; checksum verified)",

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
 import math
 import re
@@ -54,27 +53,28 @@ Check = Callable[[str], bool | None]
 Trim = Callable[[str], int]
 
 _DIGITS = frozenset("0123456789")
+_NON_DIGIT = re.compile(r"[^0-9]")
+_HAS_DIGIT = re.compile(r"[0-9]").search
+_HAS_ALPHA = re.compile(r"[A-Za-z]").search
 
 
 def _digits(value: str) -> str:
-    return "".join(ch for ch in value if ch in _DIGITS)
+    return _NON_DIGIT.sub("", value)
 
 
 # --------------------------------------------------------------------------- numbers
 
+# Luhn's doubled digit, indexed by the ASCII code of the digit.
+_LUHN_DOUBLE = tuple(((c - 48) * 2) - (9 if (c - 48) * 2 > 9 else 0) for c in range(48, 58))
+
 
 def luhn_ok(digits: str) -> bool:
     """Luhn (mod 10) checksum over a string of ASCII digits."""
-    if not digits or not digits.isdigit():
+    if not digits or not digits.isdigit() or not digits.isascii():
         return False
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    raw = digits.encode("ascii")
+    total = sum(raw[-1::-2]) - 48 * len(raw[-1::-2])
+    total += sum(_LUHN_DOUBLE[c - 48] for c in raw[-2::-2])
     return total % 10 == 0
 
 
@@ -101,10 +101,12 @@ _CARD_SCHEMES: tuple[tuple[tuple[int, int], int, frozenset[int]], ...] = (
 def card_ok(value: str) -> bool | None:
     """A payment card number: known issuer range, a length it issues, and Luhn."""
     digits = _digits(value)
-    if len(digits) < 12 or len(digits) > 19 or len(set(digits)) == 1:
+    size = len(digits)
+    if size < 12 or size > 19 or digits.count(digits[0]) == size:
         return False
+    prefixes = (0, int(digits[0]), int(digits[:2]), int(digits[:3]), int(digits[:4]))
     for (low, high), width, lengths in _CARD_SCHEMES:
-        if low <= int(digits[:width]) <= high and len(digits) in lengths:
+        if low <= prefixes[width] <= high and size in lengths:
             return luhn_ok(digits)
     return False
 
@@ -128,17 +130,18 @@ IBAN_LENGTHS: Mapping[str, int] = MappingProxyType(
 )  # fmt: skip
 
 
+_IBAN_LETTERS = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})
+
+
 def iban_ok(value: str) -> bool | None:
     """ISO 13616: known country, that country's length, and mod-97 == 1."""
     compact = value.replace(" ", "").upper()
-    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isascii():
         return False
-    rearranged = compact[4:] + compact[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
+    if not compact.isalnum():
         return False
-    return number % 97 == 1
+    numeric = (compact[4:] + compact[:4]).translate(_IBAN_LETTERS)
+    return numeric.isdigit() and int(numeric) % 97 == 1
 
 
 def iban_trim(value: str) -> int:
@@ -227,17 +230,40 @@ def ipv6_ok(value: str) -> bool | None:
     IPv6; we require a digit, and three groups or a group of three or more hex
     digits (``fe80::2bc6``), or the loopback ``::1``.
     """
-    if value.count(":") < 2 or not any(ch in _DIGITS for ch in value):
+    if value.count(":") < 2 or not _HAS_DIGIT(value):
         return False
     groups = [group for group in value.split(":") if group]
     if len(groups) + (1 if "." in value else 0) < 3 and value != "::1":
         if not any(len(group) >= 3 for group in groups):
             return False
-    try:
-        ipaddress.IPv6Address(value)
-    except ValueError:
+    return _ipv6_syntax(value)
+
+
+_HEX_GROUP = re.compile(r"[0-9A-Fa-f]{1,4}").fullmatch
+
+
+def _ipv6_syntax(value: str) -> bool:
+    """RFC 4291 text form: eight groups, one ``::`` at most, optional IPv4 tail."""
+    if "." in value:
+        head, _, tail = value.rpartition(":")
+        parts = tail.split(".")
+        if len(parts) != 4 or not all(p.isdigit() and int(p) <= 255 for p in parts):
+            return False
+        value = head + ":0:0"
+    halves = value.split("::")
+    if len(halves) > 2:
         return False
-    return True
+    if len(halves) == 2:
+        left = halves[0].split(":") if halves[0] else []
+        right = halves[1].split(":") if halves[1] else []
+        groups = left + right
+        if len(groups) > 7:
+            return False
+    else:
+        groups = value.split(":")
+        if len(groups) != 8:
+            return False
+    return all(_HEX_GROUP(group) for group in groups)
 
 
 def ip_ok(value: str) -> bool | None:
@@ -377,15 +403,17 @@ def shannon_entropy(value: str) -> float:
     return -sum(n / length * math.log2(n / length) for n in Counter(value).values())
 
 
-_HEX = frozenset("0123456789abcdefABCDEF")
+_HEX_ONLY = re.compile(r"[0-9a-fA-F]+").fullmatch
+
+
+_HAS_LOWER = re.compile(r"[a-z]").search
+_HAS_UPPER = re.compile(r"[A-Z]").search
+_HAS_OTHER = re.compile(r"[^A-Za-z0-9]").search
 
 
 def _classes(value: str) -> int:
-    lower = any(ch.islower() for ch in value)
-    upper = any(ch.isupper() for ch in value)
-    digit = any(ch in _DIGITS for ch in value)
-    other = any(not ch.isalnum() for ch in value)
-    return lower + upper + digit + other
+    found = (_HAS_LOWER(value), _HAS_UPPER(value), _HAS_DIGIT(value), _HAS_OTHER(value))
+    return sum(1 for hit in found if hit)
 
 
 def aws_secret_ok(value: str) -> bool | None:
@@ -394,14 +422,11 @@ def aws_secret_ok(value: str) -> bool | None:
     A git SHA-1 or any hex digest is 40 characters too, but hex-only: rejected.
     Passing gives ``None`` (ambiguous): only AWS context makes it a finding.
     """
-    if len(value) != 40 or all(ch in _HEX for ch in value):
+    if len(value) != 40 or _HEX_ONLY(value):
         return False
-    lower = any(ch.islower() for ch in value)
-    upper = any(ch.isupper() for ch in value)
-    digit = any(ch in _DIGITS for ch in value)
-    if not (lower and upper and digit) or shannon_entropy(value) < 4.0:
+    if not (_HAS_LOWER(value) and _HAS_UPPER(value) and _HAS_DIGIT(value)):
         return False
-    return None
+    return None if shannon_entropy(value) >= 4.0 else False
 
 
 _PLACEHOLDER_WORDS = ("xxxx", "****", "changeme", "example", "placeholder", "your", "redacted")
@@ -414,12 +439,10 @@ def generic_secret_ok(value: str) -> bool | None:
     fail; short values need three character classes, long ones digits, letters
     and entropy.
     """
+    if not (_HAS_DIGIT(value) and _HAS_ALPHA(value)):
+        return False
     lowered = value.lower()
     if any(word in lowered for word in _PLACEHOLDER_WORDS):
-        return False
-    has_digit = any(ch in _DIGITS for ch in value)
-    has_alpha = any(ch.isalpha() for ch in value)
-    if not (has_digit and has_alpha):
         return False
     if len(value) >= 16:
         return True if shannon_entropy(value) >= 3.2 else False
@@ -503,8 +526,13 @@ def url_trim(value: str) -> int:
     return end
 
 
+_PEM_MAX = 16384
+
+
 def pem_trim(value: str) -> int:
     """A truncated PEM block (no END line) ends at its last non-blank character."""
+    if len(value) > _PEM_MAX:
+        return 0
     if "-----END" in value:
         return len(value)
     stripped = value.rstrip()

@@ -864,9 +864,10 @@ LEXICONS: tuple[Lexicon, ...] = (EN, DE, FR, ES, IT, PT, TR, NL, RU, PL, ZH, JA,
 class Rule:
     """One regex signal.
 
-    ``anchors`` are lexicon-style items, one of which occurs in every match: the detector finds
-    them with a single prefilter pass and only then runs ``pattern`` near them (``back`` is how
-    many characters before an anchor the pattern may start). ``primary=False`` rules only add
+    ``anchors`` are lexicon-style items (whole words), one of which occurs in every match: the
+    detector finds them with a single prefilter pass and only then runs ``pattern`` near them
+    (``back`` is how many characters before an anchor the pattern may start). When the anchors
+    are common words, ``also`` names a second group of which one must occur in the text too. ``primary=False`` rules only add
     weight to a finding made by another rule (they never create or widen one).
     ``interrogative_ok`` keeps the weight when the sentence is a question ("what is your
     system prompt?"); ``self_damped`` lowers it when the speaker refers to their own
@@ -884,6 +885,7 @@ class Rule:
     interrogative_ok: bool = False
     self_damped: bool = False
     negatable: bool = False
+    also: Words = ()
 
 
 _S = r"[^\w.!?]{1,6}"
@@ -924,13 +926,13 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "override.new_instructions_supersede", PI, 0.85,
         ("supersede*", "override*", "overrule*", "replace*", "precedence", "priority", "trump*",
-         "invalidate*"),
+         "invalidate*", "cancel*", "void*"),
         _p(r"(?<!\w)(?:new|updated|revised|real|true|actual|following|these|my)@@S@@"
            r"(?:instructions?|rules|directives|guidelines|orders|commands|system prompt|prompt|"
            r"task)@@S@@(?:(?:now|will|shall|do|must|always)@@S@@)?(?:supersedes?|overrides?|"
            r"overrules?|replaces?|takes? precedence|takes? priority|ha(?:ve|s) priority|"
            r"trumps?|invalidates?|cancels?|voids?)(?!\w)"),
-        back=60,
+        back=60, also=("instruction*", "rules", "directives", "guidelines", "orders", "commands", "prompt", "task"),
     ),
     Rule(
         "override.priority_claim", PI, 0.6, ("priority", "precedence", "importance"),
@@ -938,7 +940,8 @@ RULES: tuple[Rule, ...] = (
            r"request|note|text|command)s?@@S@@(?:has|have|takes?|carries|carry|is of)@@S@@"
            r"(?:a@@S@@)?(?:(?:higher|highest|top|absolute|maximum|greater|overriding)@@S@@)?"
            r"(?:priority|precedence|importance)@@S@@(?:over|than|above)(?!\w)"),
-        back=70,
+        back=70, also=("message*", "instruction*", "prompt", "request", "note", "text",
+                       "command*"),
     ),
     Rule(
         "override.instructions_cancelled", PI, 0.7,
@@ -950,7 +953,8 @@ RULES: tuple[Rule, ...] = (
            r"now|have now been)@@S@@(?:now@@S@@)?(?:cancell?ed|void(?:ed)?|null(?:ified)?|revoked|"
            r"lifted|removed|disabled|suspended|deactivated|obsolete|overridden|invalid(?:ated)?|"
            r"superseded|no longer (?:valid|in effect|apply|applicable|active))(?!\w)"),
-        back=90,
+        back=90, also=("instruction*", "directives", "programming", "prompt", "guidelines",
+                       "constraints", "rules"),
     ),
     Rule(
         "override.decode_and_follow", PI, 0.45,
@@ -962,26 +966,30 @@ RULES: tuple[Rule, ...] = (
            r"(?:instructions?|commands?|text|result|message|content|directions?)|its@@S@@"
            r"(?:instructions?|content))|do@@S@@(?:what|as)@@S@@(?:it|they)@@S@@(?:says?|tells?|"
            r"instructs?))(?!\w)"),
-        back=120,
+        back=120, also=("decode*", "decrypt*", "convert*", "translate*", "unscramble",
+                        "deobfuscate", "reverse", "read"),
     ),
     Rule(
-        "override.follow_hidden_instructions", PI, 0.45, ("follow", "execute", "obey"),
+        "override.follow_hidden_instructions", PI, 0.45, ("follow", "execute", "obey",
+                                                           "carry out"),
         _p(r"(?<!\w)(?:follow|execute|obey|carry out)@@S@@(?:the@@S@@)?(?:instructions?|commands?|"
            r"directions?)@@S@@(?:inside|within|in it|encoded|hidden|contained)(?!\w)"),
+        also=("inside", "within", "in it", "encoded", "hidden", "contained"),
     ),
     Rule(
         "override.new_system_prompt", PI, 0.6, ("new", "updated", "revised", "replacement"),
         _p(r"(?<!\w)(?:here is|here's|this is|below is|use|apply|load|adopt|accept|install)@@S@@"
            r"(?:your|the|a)@@S@@(?:new|updated|real|revised|replacement|override)@@S@@"
            r"(?:system prompt|system message|instructions|directives|persona|prompt)(?!\w)"),
-        back=30,
+        back=30, also=("system prompt", "system message", "instructions", "directives",
+                       "persona", "prompt"),
     ),
     Rule(
         "override.new_task", PI, 0.25, ("task", "job", "goal", "objective", "mission", "purpose"),
         _p(r"(?<!\w)your@@S@@(?:new|real|actual|true|only|primary|updated)@@S@@(?:task|job|goal|"
            r"objective|instructions?|role|purpose|mission|directive|orders?)@@S@@(?:is|are|will "
            r"be|now)(?!\w)"),
-        back=30,
+        back=30, also=("your",),
     ),
     Rule(
         "override.from_now_on", PI, 0.12, ("from now on", "from this point", "henceforth",
@@ -1007,7 +1015,8 @@ RULES: tuple[Rule, ...] = (
            rf"@@S@@(?:(?:that is|who is|currently)@@S@@)?(?:reading|processing|summari[sz]ing|"
            rf"reviewing|analy[sz]ing|parsing|scanning|evaluating|screening|crawling|indexing)"
            rf"(?!\w)"),
-        back=60,
+        back=60, also=("ai", "llm*", "language model*", "assistant*", "chatbot*", "agent*",
+                       "model*", "gpt*", "chatgpt", "claude", "gemini", "copilot", "bot*"),
     ),
     Rule(
         "indirect.if_you_are_ai", PI, 0.5, ("if you",),
@@ -1042,7 +1051,7 @@ RULES: tuple[Rule, ...] = (
            r"(?:@@S@@(?:this|that|it|these instructions|anything|them|any of this))?"
            r"(?:@@S@@to)?(?:@@S@@the)?@@S@@(?:user|users|human|customer|recipient|operator)"
            r"(?!\w)"),
-        back=12,
+        back=12, also=("user", "users", "human", "customer", "recipient", "operator"),
     ),
     Rule(
         "indirect.third_person_user", PI, 0.2, ("user's", "users'", "user s"),
@@ -1058,7 +1067,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:the\s+)?(?:user'?s?\s+)?(?:emails?|messages|data|files|passwords?|credentials|"
         r"secrets?|api\s+keys?|tokens?|system\s+prompt|prompt))\s+(?:\w+\s+){0,3}?(?i:to)\s+"
         r"(?:https?://|\S+@)",
-        raw=True, self_damped=True,
+        raw=True, self_damped=True, also=("http", "www", "@"),
     ),
     Rule(
         "indirect.pwned_payload", PI, 0.5, ("pwned", "hacked"),
@@ -1072,6 +1081,8 @@ RULES: tuple[Rule, ...] = (
         r"remove|wipe|destroy|transfer|send_money|payment|purchase|exec|shell|sudo)[\w.]*['\"]?"
         r"\s+(?:tool|function|command|endpoint|api|action)(?!\w)",
         back=60,
+        also=("*delete*", "*drop*", "*remove*", "*wipe*", "*destroy*", "*transfer*", "*payment*",
+              "*purchase*", "*exec*", "*shell*", "*sudo*"),
     ),
     Rule(
         "indirect.markdown_image_exfil", PI, 0.4, ("](http",),
@@ -1088,21 +1099,24 @@ RULES: tuple[Rule, ...] = (
         r"(?:url[- ]?encoded|base6a[- ]?encoded|encoded|appended|embedded|inserted|included)"
         r"[^\w.!?]{1,6}(?:in|into|to|as)[^\w.!?]{1,6}(?:(?:the|a)[^\w.!?]{1,6})?(?:query|url|"
         r"link|image|parameter|querystring|query string|request)(?!\w)",
-        back=60,
+        back=60, also=("query", "url", "link", "image", "parameter*", "querystring", "request"),
     ),
     Rule(
         "indirect.secrets_request", PI, 0.45,
-        ("key", "secret", "password", "credential", "token", "variable"),
+        ("api key*", "api_key*", "apikey*", "key", "keys", "secret*", "password*", "credential*",
+         "token*", "variable*"),
         _p(rf"(?<!\w)(?:list|reveal|give|tell|show|print|dump|output|share|leak|send|provide|"
            rf"display)@@S@@(?:me@@S@@)?(?:all|every|any|the|your|each)@@S@@(?:of@@S@@(?:the|your)"
            rf"@@S@@)?(?:\w{{1,24}}@@S@@)?{_SECRETS}(?!\w)"),
         back=50, negatable=True,
     ),
     Rule(
-        "indirect.secrets_you_have", PI, 0.35, ("you have", "you can", "you know"),
+        "indirect.secrets_you_have", PI, 0.35,
+        ("api key*", "api_key*", "apikey*", "keys", "secret*", "password*", "credential*",
+         "token*", "variable*"),
         _p(rf"(?<!\w){_SECRETS}@@S@@(?:that@@S@@)?you@@S@@(?:have|can|know)(?:@@S@@(?:access|"
            rf"see|use))?(?!\w)"),
-        back=40,
+        back=40, also=("you have", "you can", "you know"),
     ),
     Rule(
         "indirect.reveal_secrets", PI, 0.3, ("reveal", "leak", "expose", "disclose"),
@@ -1165,10 +1179,10 @@ RULES: tuple[Rule, ...] = (
         back=4,
     ),
     Rule(
-        "delimiter.transcript", PI, 0.4, ("assistant", "ai", "gpt", "bot", "claude", "model"),
+        "delimiter.transcript", PI, 0.4, ("human", "user", "h"),
         r"(?:^|\n)[ \t]*(?:human|user|h)[ \t]*:[^\n]{0,400}\n+[ \t]*(?:assistant|ai|gpt|"
         r"chatgpt|bot|claude|model)[ \t]*:",
-        back=420,
+        back=8, also=("assistant", "ai", "gpt", "chatgpt", "bot", "claude", "model"),
     ),
     Rule(
         "delimiter.prefill", PI, 0.3, ("assistant", "ai", "bot"),
@@ -1280,7 +1294,9 @@ RULES: tuple[Rule, ...] = (
            r"policies|training|principles|values|restrictions)(?!\w)"),
     ),
     Rule(
-        "jailbreak.dual_response", JB, 0.3, ("twice", "two", "once as"),
+        "jailbreak.dual_response", JB, 0.3,
+        ("twice", "two responses", "two answers", "two different", "two ways", "two times",
+         "once as"),
         r"(?<!\w)(?:(?:reply|respond|answer)[^\w.!?]{1,6}(?:twice|in two ways|two times)|two "
         r"(?:different )?(?:responses|answers)|once as[^.!?]{1,60}and once as)(?!\w)",
         back=30,
@@ -1293,9 +1309,10 @@ RULES: tuple[Rule, ...] = (
         back=24,
     ),
     Rule(
-        "jailbreak.bedtime_story", JB, 0.3, ("used to", "would"),
+        "jailbreak.bedtime_story", JB, 0.3, ("asleep", "sleep", "bedtime"),
         r"(?<!\w)(?:used to|would)\s+(?:tell|read|recite|sing)\s+me[^.!?]{0,120}(?:fall asleep|"
         r"sleep|bedtime)",
+        back=160, also=("used to", "would"),
     ),
     Rule(
         "jailbreak.stay_in_character", JB, 0.2, ("character",),
@@ -1305,12 +1322,13 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "jailbreak.never_refuse", JB, 0.35,
-        ("refuse", "decline", "say no", "can't", "cannot", "disclaimer", "moralize", "censor"),
+        ("refuse*", "decline*", "say no", "says no", "can't", "cannot", "unable", "disclaimer*",
+         "moraliz*", "censor*"),
         _p(r"(?<!\w)(?:never|don'?t|do not|must not|mustn'?t|will not|won'?t)@@S@@(?:refuses?|"
            r"declines?|says? no|says?@@S@@(?:it|he|she|you|that it|that you)?@@S@@?(?:can'?t|"
            r"cannot|is unable|are unable)|adds?@@S@@(?:any@@S@@)?(?:warnings?|disclaimers?)|"
            r"moralizes?|censors?)(?!\w)"),
-        back=30,
+        back=30, also=("never", "don't", "do not", "must not", "mustn't", "will not", "won't"),
     ),
     Rule(
         "jailbreak.without_disclaimers", JB, 0.2,
@@ -1328,7 +1346,7 @@ RULES: tuple[Rule, ...] = (
         "jailbreak.prefix_injection", JB, 0.4, ("response", "reply", "answer", "output"),
         _p(r"(?<!\w)(?:start|begin)@@S@@(?:your|each|every|the)@@S@@(?:response|reply|answer|"
            r"output)s?@@S@@with[^\w]{1,4}(?:sure|absolutely|of course|certainly|yes)"),
-        back=30,
+        back=30, also=("sure", "absolutely", "of course", "certainly", "yes"),
     ),
     Rule(
         "jailbreak.persona_cue", JB, 0.08,
@@ -1336,6 +1354,7 @@ RULES: tuple[Rule, ...] = (
          "you are now", "behave as", "play the role", "answer as", "respond as"),
         r"(?<!\w)(?:pretend|imagine|act as|roleplay|role-play|role play|simulate|you are now|"
         r"behave as|play the role|answer as|respond as)(?!\w)",
+        primary=False,
     ),
     Rule(
         "jailbreak.persona_freedom", JB, 0.7,
@@ -1345,54 +1364,61 @@ RULES: tuple[Rule, ...] = (
         r"now on)[^.!?\n]{0,100}?(?:no|without|free of|free from|not bound by)\s+(?:\w+\s+){0,2}?"
         r"(?:rules|restrictions|limits|limitations|filters|guidelines|polic(?:y|ies)|ethics|"
         r"morals|censorship|constraints)(?!\w)",
-        back=140,
+        back=140, also=("pretend", "imagine", "act as if", "suppose", "assume", "roleplay",
+                        "simulate", "you are now", "from now on"),
     ),
     # ---- SYSTEM_PROMPT_LEAK ----------------------------------------------------------------
     Rule(
-        "leak.text_above", SPL, 0.55, ("above", "before", "preceding", "prior to", "so far"),
+        "leak.text_above", SPL, 0.55,
+        ("repeat", "print", "output", "echo", "show", "display", "reveal", "copy", "paste",
+         "recite", "dump", "write out", "return", "tell me", "give me", "list"),
         _p(rf"(?<!\w){_EXFIL_CORE}@@G3@@@@S@@(?:text|words|content|contents|everything|all|"
            rf"anything|prompt|instructions|messages?|conversation|lines?)@@G4@@@@S@@(?:above|"
            rf"before@@S@@(?:this|my|the)@@S@@(?:message|line|prompt|question|point|"
            rf"conversation)|preceding|prior to@@S@@(?:this|my)|so far)(?!\w)"),
-        back=120, interrogative_ok=True, negatable=True,
+        interrogative_ok=True, negatable=True,
+        also=("above", "before", "preceding", "prior to", "so far"),
     ),
     Rule(
         "leak.told_before", SPL, 0.75,
-        ("told", "instructed", "programmed", "given", "asked", "prompted", "trained"),
+        ("what were you", "what was you", "what have you", "what had you"),
         _p(r"(?<!\w)what@@S@@(?:were|was|have|had)@@S@@you@@S@@(?:been@@S@@)?(?:told|instructed|"
            r"programmed|given|asked|prompted|trained)(?:@@S@@to@@S@@(?:do|say))?@@S@@(?:before|at "
            r"the (?:start|beginning)|initially|originally|prior|earlier|by@@S@@(?:the|your)|in"
            r"@@S@@(?:the|your)@@S@@(?:system|initial|first))(?!\w)"),
-        back=40, interrogative_ok=True,
+        interrogative_ok=True,
     ),
     Rule(
         "leak.developer_gave", SPL, 0.75,
-        ("gave", "give", "given", "provided", "wrote", "written", "set", "programmed",
-         "configured", "assigned", "put"),
+        ("developer*", "creator*", "operator*", "admin*", "administrator*", "programmer*",
+         "owner*", "company", "maker*", "designer*", "openai", "anthropic"),
         _p(r"(?<!\w)(?:instructions?|rules|guidelines|directives|prompt|orders)@@S@@(?:that@@S@@)?"
            r"(?:the|your)@@S@@(?:developers?|creators?|operators?|admins?|administrators?|"
            r"programmers?|owners?|company|makers?|designers?|openai|anthropic)(?:'s?)?@@S@@"
            r"(?:gave|give|has given|have given|provided|wrote|written|set|programmed|configured|"
            r"assigned|put)(?!\w)"),
         back=80, interrogative_ok=True,
+        also=("instruction*", "rules", "guidelines", "directives", "prompt", "orders"),
     ),
     Rule(
-        "leak.instructions_you_were_given", SPL, 0.45, ("given", "told", "provided", "assigned"),
+        "leak.instructions_you_were_given", SPL, 0.45,
+        ("you were", "you have been", "you've been", "you ve been", "you got"),
         _p(r"(?<!\w)(?:instructions?|rules|prompt|directives)@@S@@(?:that@@S@@)?you@@S@@(?:were|"
            r"have been|'ve been|ve been|got)@@S@@(?:given|told|provided|programmed|assigned)"
            r"(?!\w)"),
         back=50, interrogative_ok=True,
+        also=("instruction*", "rules", "prompt", "directives"),
     ),
     Rule(
-        "leak.first_words", SPL, 0.55,
-        ("words", "lines", "sentences", "characters", "tokens", "paragraphs", "messages",
-         "letters"),
+        "leak.first_words", SPL, 0.55, ("first", "initial", "opening", "beginning"),
         _p(r"(?<!\w)(?:first|initial|opening|beginning)@@S@@(?:\w{1,12}@@S@@)?(?:words|lines|"
            r"sentences|characters|tokens|paragraphs|messages|letters)@@S@@(?:of|in|from)@@S@@"
            r"(?:this|the|our|your)@@S@@(?:conversation|chat|prompt|context|system prompt|"
            r"instructions|session|input|context window|message history|dialogue|transcript)"
            r"(?!\w)"),
-        back=40, interrogative_ok=True,
+        interrogative_ok=True,
+        also=("conversation", "chat", "prompt", "context", "instructions", "session", "input",
+              "message history", "dialogue", "transcript"),
     ),
     Rule(
         "leak.hidden_part", SPL, 0.25, ("hidden", "secret", "invisible", "concealed", "internal"),
@@ -1402,25 +1428,30 @@ RULES: tuple[Rule, ...] = (
         interrogative_ok=True,
     ),
     Rule(
-        "leak.starting_with_you_are", SPL, 0.45, ("you are", "you're", "your role", "system"),
+        "leak.starting_with_you_are", SPL, 0.45, ("starting", "beginning", "start", "begin"),
         r"(?<!\w)(?:starting|beginning|start|begin)[^\w.!?]{1,6}(?:with|from|at)[^\w]{1,4}"
         r"(?:you are|you're|your role|system)",
-        back=30, interrogative_ok=True,
+        interrogative_ok=True, also=("you are", "you're", "your role", "system"),
     ),
     Rule(
-        "leak.contents_of_your", SPL, 0.55, ("of your", "of the"),
+        "leak.contents_of_your", SPL, 0.55,
+        ("contents", "content", "text", "words", "wording", "sentences", "lines", "copy"),
         _p(r"(?<!\w)(?:contents?|text|words|wording|sentences|lines|copy)@@S@@of@@S@@(?:your"
            r"@@S@@(?:\w{1,24}@@S@@)?(?:prompt|instructions|configuration|config|rules|"
            r"guidelines|context|memory|training data|system message|directives)|the@@S@@"
            r"(?:system prompt|system message|hidden instructions|initial prompt|pre-?prompt|"
            r"<system> tag|system tag))(?!\w)"),
-        back=20, interrogative_ok=True,
+        interrogative_ok=True,
+        also=("prompt", "instruction*", "configuration", "config", "rules", "guidelines",
+              "context", "memory", "training data", "system message", "directives", "system tag",
+              "<system>", "pre-prompt", "preprompt"),
     ),
     Rule(
-        "leak.what_is_your_prompt", SPL, 0.5, ("your",),
+        "leak.what_is_your_prompt", SPL, 0.5,
+        ("system prompt", "prompt", "instructions", "directives", "pre-prompt", "preprompt"),
         _p(r"(?<!\w)what(?:'s| is| are| was| were)@@S@@your@@S@@(?:\w{1,24}@@S@@){0,2}?"
            r"(?:system prompt|prompt|instructions|directives|pre-?prompt)(?!\w)"),
-        back=20, interrogative_ok=True,
+        back=80, interrogative_ok=True, also=("your",),
     ),
     Rule(
         "leak.verbatim", SPL, 0.2,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import re2
@@ -31,7 +32,16 @@ from .checks import CHECKS, TRIMS, Check, Trim
 from .regex import OffsetMap, UserRegex, compile_user_regex, encode_text
 from .types import Match
 
-__all__ = ["CompiledForm", "CompiledRow", "Scanner", "combine_verdicts", "context_boost"]
+__all__ = [
+    "CompiledForm",
+    "CompiledRow",
+    "HoldRule",
+    "Scanner",
+    "combine_verdicts",
+    "context_boost",
+    "hold_rules",
+    "stable_prefix",
+]
 
 _PASSED, _FAILED, _NONE = "passed", "failed", "none"
 _SET_MAX_MEM = 64 << 20
@@ -66,20 +76,24 @@ def context_boost(text: str, start: int, spec: PatternSpec) -> float:
 class CompiledForm:
     """One form of a row, compiled, with the strategy to find its matches."""
 
-    __slots__ = ("_builtin", "_user", "anchors", "form", "max_len", "row")
+    __slots__ = ("_builtin", "_locator", "_user", "form", "max_len", "row")
 
     def __init__(self, row: CompiledRow, form: Form, spec: PatternSpec) -> None:
         self.row = row
         self.form = form
         self.max_len = spec.max_len
-        self.anchors = form.anchors
         self._builtin: re.Pattern[str] | None = None
         self._user: UserRegex | None = None
+        self._locator: Any = None
         if spec.builtin:
             flags = re.ASCII | (re.IGNORECASE if spec.ignore_case else 0)
             self._builtin = re.compile(form.regex, flags)
+            if form.trigger:
+                self._locator = re2.compile(form.trigger.encode("utf-8"), options=_re2_options())
         else:
-            self._user = compile_user_regex(spec.name, form.regex, case_insensitive=spec.ignore_case)
+            self._user = compile_user_regex(
+                spec.name, form.regex, case_insensitive=spec.ignore_case
+            )
 
     def spans(self, text: str, data: bytes, offsets: OffsetMap) -> Iterator[tuple[int, int]]:
         """``(start, end)`` character spans of the form's matches in ``text``."""
@@ -89,54 +103,75 @@ class CompiledForm:
         rx = self._builtin
         assert rx is not None
         group = self.form.group
-        if self.anchors:
-            matches: Iterable[re.Match[str]] = self._anchored(rx, text)
+        if self._locator is not None:
+            matches: Iterable[re.Match[str]] = self._located(rx, text, data, offsets)
         else:
             matches = rx.finditer(text)
         for m in matches:
             yield m.span(group if group >= 0 else (m.lastindex or 0))
 
-    def _anchored(self, rx: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-        """Matches of ``rx`` tried once per anchor occurrence.
+    def _located(
+        self, rx: re.Pattern[str], text: str, data: bytes, offsets: OffsetMap
+    ) -> Iterator[re.Match[str]]:
+        """Matches of ``rx`` tried only around the trigger's occurrences.
 
-        For each anchor (found with ``str.find``) the regex is matched at the
-        start of the run of ``left_chars`` that ends at the anchor. The match
-        window leaves room for the regex's look-ahead, so a match is the same as
-        it would be in the whole text. Anchors inside a previous match are
-        skipped, like ``finditer`` does.
+        Every match contains (or, with ``ahead``, follows) an occurrence of the
+        trigger, starts at most ``lookback`` before it and is at most ``max_len``
+        long, so searching those windows finds what ``finditer`` over the whole
+        text would. Window ends leave room for look-aheads, and a match may not
+        start before the end of the previous one.
         """
         form = self.form
-        if form.anchors_ignore_case:
-            haystack = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-        else:
-            haystack = text
         size = len(text)
-        left = form.left_chars
-        span = self.max_len + _LOOKAHEAD_SLACK
-        floor = 0  # matches may not start before the end of the previous one
-        while floor < size:
-            anchor = _next_anchor(haystack, self.anchors, floor)
-            if anchor < 0:
-                return
-            start = anchor
-            if left:
-                before = text[max(floor, anchor - form.lookback) : anchor]
-                start -= len(before) - len(before.rstrip(left))
-            m = rx.match(text, start, min(size, start + span))
-            if m is None or m.end() <= start:
-                floor = anchor + 1
+        floor = 0
+        for first, last in self._occurrences(text, data, offsets):
+            if last <= floor:
                 continue
-            yield m
-            floor = m.end()
+            if form.at_trigger or form.left_chars:
+                start = first
+                if form.left_chars:
+                    before = text[max(floor, first - form.lookback) : first]
+                    start -= len(before) - len(before.rstrip(form.left_chars))
+                if start < floor:
+                    continue
+                m = rx.match(text, start, min(size, start + self.max_len + _LOOKAHEAD_SLACK))
+                if m is not None and m.end() > m.start():
+                    yield m
+                    floor = m.end()
+                continue
+            low = max(floor, first - form.lookback)
+            latest = last + form.ahead
+            high = min(size, latest + self.max_len + _LOOKAHEAD_SLACK)
+            while low <= latest:
+                m = rx.search(text, low, high)
+                if m is None or m.start() > latest:
+                    break
+                if m.end() > m.start():
+                    yield m
+                    floor = m.end()
+                low = max(m.end(), m.start() + 1)
 
-
-def _next_anchor(haystack: str, anchors: tuple[str, ...], start: int) -> int:
-    best = -1
-    for anchor in anchors:
-        found = haystack.find(anchor, start)
-        if found >= 0 and (best < 0 or found < best):
-            best = found
-    return best
+    def _occurrences(self, text: str, data: bytes, offsets: OffsetMap) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` character offsets of trigger occurrences, in order."""
+        form = self.form
+        if not form.literals:
+            for occurrence in self._locator.finditer(data):
+                b0, b1 = occurrence.span()
+                yield offsets.char(b0), offsets.char(b1)
+            return
+        haystack = text
+        if form.literals_ignore_case:
+            haystack = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+        found = [(haystack.find(lit), lit) for lit in form.literals]
+        pending = [(pos, lit) for pos, lit in found if pos >= 0]
+        while pending:
+            pos, lit = min(pending)
+            yield pos, pos + len(lit)
+            pending = [
+                (haystack.find(other, pos + 1), other) if at <= pos else (at, other)
+                for at, other in pending
+            ]
+            pending = [(at, other) for at, other in pending if at >= 0]
 
 
 class CompiledRow:
@@ -161,27 +196,41 @@ class CompiledRow:
                 return
             end = start + keep
             value = value[:keep]
-        verdict = combine_verdicts(check(value) for check in self._checks) if self._checks else None
+        verdict: bool | None = None
+        for check in self._checks:
+            result = check(value)
+            if result is False:
+                verdict = False
+                break
+            if result:
+                verdict = True
         if verdict is None:
             score, validation = spec.base, _NONE
         elif verdict:
-            score = spec.pass_score if spec.pass_score is not None else spec.base
+            score = spec.base if spec.pass_score is None else spec.pass_score
             validation = _PASSED
         else:
             score, validation = spec.fail_score, _FAILED
         if score <= 0.0:
             return
-        boost = context_boost(text, start, spec)
+        boost = 0.0
+        if spec.context_boost:
+            window = text[max(0, start - spec.context_window) : start].lower()
+            for word in spec.context:
+                if word in window:
+                    boost = spec.context_boost
+                    break
+        final = score + boost
         out.append(
             Match(
-                type=spec.name,
-                category=spec.category,
-                start=start,
-                end=end,
-                score=min(1.0, score + boost),
-                base=score,
-                validation=validation,
-                context=boost,
+                spec.name,
+                spec.category,
+                start,
+                end,
+                final if final < 1.0 else 1.0,
+                score,
+                validation,
+                boost,
             )
         )
 
@@ -229,12 +278,16 @@ class Scanner:
         return out
 
 
-def _build_set(triggers: Iterable[str]) -> Any:
-    """One ``re2.Set`` over all triggers (index i = i-th triggered form)."""
+def _re2_options() -> Any:
     options = re2.Options()
     options.max_mem = _SET_MAX_MEM
     options.log_errors = False
-    prefilter = re2.Set.SearchSet(options)
+    return options
+
+
+def _build_set(triggers: Iterable[str]) -> Any:
+    """One ``re2.Set`` over all triggers (index i = i-th triggered form)."""
+    prefilter = re2.Set.SearchSet(_re2_options())
     count = 0
     for trigger in triggers:
         prefilter.Add(trigger)
@@ -243,3 +296,117 @@ def _build_set(triggers: Iterable[str]) -> Any:
         return None
     prefilter.Compile()
     return prefilter
+
+
+# --------------------------------------------------------------------------- streaming
+
+_WHITESPACE = " \t\n\r\f\v"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldRule:
+    """One reason to hold back the end of a growing text (see :func:`stable_prefix`).
+
+    ``run``: the text may end inside an entity made of ``chars`` (``None``: any
+    non-whitespace), at most ``max_len`` long. ``block``: an ``opening`` without a
+    ``closing`` after it (a PEM block in progress). ``words``: a word that makes a
+    value following within ``window`` characters a finding (``SSN``, ``password``).
+    """
+
+    kind: str
+    max_len: int = 0
+    chars: str | None = None
+    opening: re.Pattern[str] | None = None
+    closing: re.Pattern[str] | None = None
+    words: tuple[str, ...] = ()
+    window: int = 0
+
+
+def hold_rules(specs: Iterable[PatternSpec], allow_threshold: float) -> tuple[HoldRule, ...]:
+    """The hold-back rules of the active rows, derived from their catalogue data.
+
+    A row whose score only reaches its allow threshold with context (a bare SSN,
+    a 40-character AWS secret) gets a ``words`` rule for its context words, and
+    rows with ``lead_words`` one for those.
+    """
+    runs: dict[str | None, int] = {}
+    rules: list[HoldRule] = []
+    for spec in specs:
+        if spec.hold_open and spec.hold_close:
+            rules.append(
+                HoldRule(
+                    "block",
+                    max_len=spec.max_len,
+                    opening=re.compile(spec.hold_open),
+                    closing=re.compile(spec.hold_close),
+                )
+            )
+        else:
+            runs[spec.hold_chars] = max(runs.get(spec.hold_chars, 0), spec.max_len)
+        allow = spec.allow_threshold if spec.allow_threshold is not None else allow_threshold
+        scores = (spec.base, spec.pass_score if spec.pass_score is not None else spec.base)
+        needs_context = min(scores) < allow <= min(scores) + spec.context_boost
+        if spec.context and needs_context:
+            rules.append(HoldRule("words", words=spec.context, window=spec.context_window))
+        if spec.lead_words:
+            rules.append(HoldRule("words", words=spec.lead_words, window=spec.lead_window))
+    rules[:0] = [HoldRule("run", max_len=size, chars=chars) for chars, size in runs.items()]
+    return tuple(rules)
+
+
+def _run_start(text: str, rule: HoldRule) -> int:
+    """Start of the run of ``rule.chars`` that ends the text (at most ``max_len`` back)."""
+    size = len(text)
+    low = max(0, size - rule.max_len)
+    segment = text[low:]
+    if rule.chars is None:
+        last_space = max(segment.rfind(ch) for ch in _WHITESPACE)
+        return low + last_space + 1
+    return size - (len(segment) - len(segment.rstrip(rule.chars)))
+
+
+def _open_block(text: str, rule: HoldRule) -> int | None:
+    """Start of the last opening (within ``max_len``) that has no closing after it."""
+    assert rule.opening is not None and rule.closing is not None
+    last = None
+    for last in rule.opening.finditer(text, max(0, len(text) - rule.max_len)):
+        pass
+    if last is None or rule.closing.search(text, last.end()):
+        return None
+    return last.start()
+
+
+def stable_prefix(text: str, rules: Sequence[HoldRule], max_hold: int) -> int:
+    """How many leading characters of a growing ``text`` can be released now.
+
+    Held back from the earliest of: the start of a run of characters an entity
+    could consist of that reaches the end of the text; an unclosed PEM block; and,
+    repeatedly, any context or lead word within its window before the held part
+    (so a value and the word that makes it a finding are released together).
+    Never more than ``max_hold`` characters are held.
+    """
+    size = len(text)
+    floor = max(0, size - max_hold)
+    hold = size
+    for rule in rules:
+        if rule.kind == "run":
+            start = _run_start(text, rule)
+            if start < size:
+                hold = min(hold, start)
+        elif rule.kind == "block":
+            start_block = _open_block(text, rule)
+            if start_block is not None:
+                hold = min(hold, start_block)
+    words = [rule for rule in rules if rule.kind == "words"]
+    moved = bool(words)
+    while moved and hold > floor:
+        moved = False
+        for rule in words:
+            low = max(floor, hold - rule.window)
+            segment = text[low:size].translate(_ASCII_LOWER)
+            for word in rule.words:
+                found = segment.find(word)
+                if found >= 0 and low + found < hold:
+                    hold = low + found
+                    moved = True
+    return max(hold, floor)

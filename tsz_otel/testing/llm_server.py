@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gzip
 import hashlib
 import itertools
 import json
@@ -48,6 +49,7 @@ import re
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -117,6 +119,8 @@ class Script:
     answers with the API's error shape and ``error`` as its message; ``stream_error``
     ends a stream with the API's in-stream error event instead of a normal end.
     ``delay`` is slept before the answer, ``chunk_delay`` between stream events.
+    ``gzip`` compresses the body (streams: one gzip stream flushed after every event),
+    as providers do for JSON answers. ``crlf`` ends stream lines with CRLF (valid SSE).
     ``path`` restricts the script to paths ending with it; ``times`` None never expires.
     """
 
@@ -134,6 +138,8 @@ class Script:
     finish_reason: str | None = None
     model: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    gzip: bool = False
+    crlf: bool = False
     path: str | None = None
     times: int | None = 1
 
@@ -209,6 +215,21 @@ class _Plan:
     delay: float = 0.0
     chunk_delay: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
+    gzip: bool = False
+    crlf: bool = False
+
+    def encoded(self) -> tuple[bytes, list[bytes] | None]:
+        """Body and events as sent (CRLF line ends and gzip when asked)."""
+        events = self.events
+        if events is not None and self.crlf:
+            events = [e.replace(b"\n", b"\r\n") for e in events]
+        if not self.gzip:
+            return self.body, events
+        if events is None:
+            return gzip.compress(self.body), None
+        packer = zlib.compressobj(wbits=31)
+        events = [packer.compress(e) + packer.flush(zlib.Z_SYNC_FLUSH) for e in events]
+        return self.body, [*events, packer.flush()]
 
 
 @dataclass(slots=True)
@@ -849,7 +870,13 @@ def _route_for(path: str) -> _Route | None:
 
 
 def _plan(route: _Route, body: JSON, script: Script, seq: int) -> _Plan:
-    plan = _Plan(delay=script.delay, chunk_delay=script.chunk_delay, headers=script.headers)
+    plan = _Plan(
+        delay=script.delay,
+        chunk_delay=script.chunk_delay,
+        headers=script.headers,
+        gzip=script.gzip and script.status < 400,
+        crlf=script.crlf,
+    )
     if script.status >= 400:
         message = script.error or f"scripted error {script.status}"
         plan.status = script.status
@@ -940,13 +967,15 @@ def _parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]]:
     return method, target, version, headers
 
 
-def _response_head(plan: _Plan, *, chunked: bool, keep_alive: bool) -> bytes:
+def _response_head(plan: _Plan, body: bytes, *, chunked: bool, keep_alive: bool) -> bytes:
     reason = _REASONS.get(plan.status, "Unknown")
     lines = [f"HTTP/1.1 {plan.status} {reason}", f"content-type: {plan.content_type}"]
     if chunked:
         lines += ["transfer-encoding: chunked", "cache-control: no-cache"]
     else:
-        lines.append(f"content-length: {len(plan.body)}")
+        lines.append(f"content-length: {len(body)}")
+    if plan.gzip:
+        lines.append("content-encoding: gzip")
     lines.append("x-request-id: req_local")
     lines.extend(f"{k}: {v}" for k, v in plan.headers)
     lines.append(f"connection: {'keep-alive' if keep_alive else 'close'}")
@@ -1037,6 +1066,8 @@ class LLMServer:
         finish_reason: str | None = None,
         model: str | None = None,
         headers: Mapping[str, str] | None = None,
+        gzip: bool = False,
+        crlf: bool = False,
         path: str | None = None,
         times: int | None = 1,
     ) -> Script:
@@ -1056,6 +1087,8 @@ class LLMServer:
             finish_reason=finish_reason,
             model=model,
             headers=tuple((headers or {}).items()),
+            gzip=gzip,
+            crlf=crlf,
             path=path,
             times=times,
         )
@@ -1182,12 +1215,13 @@ class LLMServer:
     async def _send(self, writer: asyncio.StreamWriter, plan: _Plan, keep_alive: bool) -> None:
         if plan.delay > 0:
             await asyncio.sleep(plan.delay)
-        if plan.events is None:
-            writer.write(_response_head(plan, chunked=False, keep_alive=keep_alive) + plan.body)
+        body, events = plan.encoded()
+        if events is None:
+            writer.write(_response_head(plan, body, chunked=False, keep_alive=keep_alive) + body)
             await writer.drain()
             return
-        writer.write(_response_head(plan, chunked=True, keep_alive=keep_alive))
-        for event in plan.events:
+        writer.write(_response_head(plan, body, chunked=True, keep_alive=keep_alive))
+        for event in events:
             writer.write(b"%x\r\n%s\r\n" % (len(event), event))
             await writer.drain()
             if plan.chunk_delay > 0:

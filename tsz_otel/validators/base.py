@@ -78,6 +78,13 @@ class CheckContext:
         self._detections: Sequence[DetectionResult] | None = None
         self.allow_threshold = allow_threshold
 
+    def counts(self, detection: DetectionResult) -> bool:
+        """Whether a detection is a finding: its action is not ALLOW (when the engine set
+        one, per-pattern thresholds included), else its score reaches the allow threshold."""
+        if detection.action is not None:
+            return detection.action != "ALLOW"
+        return detection.confidence_score >= self.allow_threshold
+
     def detections(self) -> Sequence[DetectionResult] | None:
         """The detections of the text, or ``None`` when no engine is available."""
         if self._detections is None and self._source is not None:

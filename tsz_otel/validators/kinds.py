@@ -93,9 +93,7 @@ def _no_category(*categories: str) -> BuiltinCheck:
             {
                 d.type
                 for d in detections
-                if (d.category or "").upper() in wanted
-                and d.action != "ALLOW"
-                and d.confidence_score >= context.allow_threshold
+                if (d.category or "").upper() in wanted and context.counts(d)
             }
         )
         if not found:

@@ -1,0 +1,177 @@
+"""Overlap resolution, placeholders and the redacted text.
+
+Overlaps
+--------
+Candidates from different patterns often overlap (an e-mail inside a URL with
+credentials, a phone-shaped run inside a card number). :func:`resolve_overlaps`
+keeps a non-overlapping subset, deterministically:
+
+1. **Blocklist hits win.** Overlapping blocklist hits are merged, and a blocklist
+   span absorbs every candidate that overlaps it (the span widens to cover it),
+   so a forbidden term still blocks *and* nothing of an overlapping secret leaks
+   next to the ``[BLOCKED]`` placeholder.
+2. The rest, greedily: **longest first, then highest score, then catalogue order**
+   (built-ins in catalogue order, then user patterns in the order they were
+   added, then injection types), then leftmost. A candidate is kept if it does
+   not overlap one already kept. (TSZ sorts by start and keeps whatever comes
+   first; "longest first" keeps the whole URL rather than the e-mail inside it.)
+
+Placeholders
+------------
+``settings.placeholder_style``:
+
+* ``tsz`` - TSZ's form ``[RID_TYPE_16hex]`` (``[TYPE_16hex]`` without a request
+  id). The hex is a keyed hash (HMAC-SHA256 with a per-engine random key) of the
+  rid, type and value: the same value gets the same placeholder within a request
+  (so an LLM can still tell two e-mails apart), it cannot be reversed, and it
+  differs between engines.
+* ``type`` - ``[EMAIL]``, as TSZ's documentation shows.
+* ``indexed`` - ``[EMAIL_1]``, ``[EMAIL_2]``: numbered per type in order of first
+  appearance, the same number for the same value within one call; the mapping
+  is kept on the response (``DetectResponse.restore``) so originals can be put
+  back into an answer.
+
+Blocklist hits are always ``[BLOCKED]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .regex import encode_text
+from .scoring import BLOCKLIST
+
+__all__ = ["BLOCKED", "Candidate", "Placeholders", "redact", "resolve_overlaps"]
+
+BLOCKED = "[BLOCKED]"
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A scored candidate on its way to becoming a detection (``str`` offsets)."""
+
+    type: str
+    category: str
+    start: int
+    end: int
+    score: float
+    order: int
+    regex_score: float
+    validation: str
+    context: float
+    source: str = "REGEX"
+    ai_score: float | None = None
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+def _merge_blocklist(hits: Iterable[Candidate]) -> list[Candidate]:
+    merged: list[Candidate] = []
+    for hit in sorted(hits, key=lambda c: (c.start, -c.end)):
+        if merged and hit.start < merged[-1].end:
+            merged[-1].end = max(merged[-1].end, hit.end)
+        else:
+            merged.append(hit)
+    return merged
+
+
+def _absorb(blocks: list[Candidate], others: list[Candidate]) -> list[Candidate]:
+    """Widen blocklist spans over overlapping candidates; return the candidates left."""
+    changed = True
+    remaining = others
+    while changed and blocks:
+        changed = False
+        left: list[Candidate] = []
+        for cand in remaining:
+            for block in blocks:
+                if cand.start < block.end and block.start < cand.end:
+                    block.start = min(block.start, cand.start)
+                    block.end = max(block.end, cand.end)
+                    changed = True
+                    break
+            else:
+                left.append(cand)
+        remaining = left
+        if changed:
+            blocks[:] = _merge_blocklist(blocks)
+    return remaining
+
+
+def resolve_overlaps(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """A deterministic non-overlapping subset, sorted by start (see module docs)."""
+    blocks = _merge_blocklist(c for c in candidates if c.type == BLOCKLIST)
+    others = [c for c in candidates if c.type != BLOCKLIST]
+    others = _absorb(blocks, others)
+    others.sort(key=lambda c: (c.start - c.end, -c.score, c.order, c.start))
+    starts: list[int] = []
+    kept: list[Candidate] = []
+    for block in blocks:
+        index = bisect_left(starts, block.start)
+        starts.insert(index, block.start)
+        kept.insert(index, block)
+    for cand in others:
+        index = bisect_left(starts, cand.start)
+        if index > 0 and kept[index - 1].end > cand.start:
+            continue
+        if index < len(kept) and kept[index].start < cand.end:
+            continue
+        starts.insert(index, cand.start)
+        kept.insert(index, cand)
+    return kept
+
+
+class Placeholders:
+    """Makes the placeholder for each detection of one call (see module docs)."""
+
+    __slots__ = ("_counters", "_key", "_rid", "_seen", "_style", "restore_map")
+
+    def __init__(self, style: str, rid: str | None, key: bytes) -> None:
+        self._style = style
+        self._rid = rid
+        self._key = key
+        self._seen: dict[tuple[str, str], str] = {}
+        self._counters: dict[str, int] = {}
+        self.restore_map: dict[str, str] = {}
+
+    def __call__(self, kind: str, value: str) -> str:
+        if kind == BLOCKLIST:
+            return BLOCKED
+        known = self._seen.get((kind, value))
+        if known is not None:
+            return known
+        if self._style == "type":
+            placeholder = f"[{kind}]"
+        elif self._style == "indexed":
+            number = self._counters.get(kind, 0) + 1
+            self._counters[kind] = number
+            placeholder = f"[{kind}_{number}]"
+            self.restore_map[placeholder] = value
+        else:
+            placeholder = self._tsz(kind, value)
+        self._seen[(kind, value)] = placeholder
+        return placeholder
+
+    def _tsz(self, kind: str, value: str) -> str:
+        message = encode_text(f"{self._rid or ''}\x00{kind}\x00{value}")
+        digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()[:16]
+        if self._rid:
+            return f"[{self._rid}_{kind}_{digest}]"
+        return f"[{kind}_{digest}]"
+
+
+def redact(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    """``text`` with each non-overlapping ``(start, end, placeholder)`` substituted."""
+    pieces: list[str] = []
+    position = 0
+    for start, end, placeholder in spans:
+        pieces.append(text[position:start])
+        pieces.append(placeholder)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
