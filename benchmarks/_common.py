@@ -127,7 +127,8 @@ def load_injection(smoke: bool = False) -> list[InjectionRecord]:
 def data_source(smoke: bool) -> str:
     """Where the records came from, for the report."""
     path, limit = _data_file(PII_FILE, smoke)
-    return f"{path.parent} (first {limit} records)" if limit else str(path.parent)
+    where = os.path.relpath(path.parent, ROOT)
+    return f"{where} (first {limit} records)" if limit else where
 
 
 @functools.cache

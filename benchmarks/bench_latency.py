@@ -45,9 +45,9 @@ class _Budget:
 
     def __init__(self, smoke: bool) -> None:
         self.seconds = 0.05 if smoke else 2.0
-        self.min_calls = 3 if smoke else 60
+        self.min_calls = 2 if smoke else 60
         self.max_calls = 200 if smoke else 50_000
-        self.warmup = 2 if smoke else 20
+        self.warmup = 1 if smoke else 20
 
 
 def _pieces(smoke: bool) -> tuple[list[str], list[str]]:

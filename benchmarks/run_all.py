@@ -163,17 +163,25 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _git_commit() -> str:
+def _git(*args: str) -> str:
+    """Output of a read-only git command (``--no-optional-locks``: never writes the index)."""
     try:
         done = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            ["git", "--no-optional-locks", "-C", str(ROOT), *args],
             capture_output=True,
             text=True,
             timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() or "unknown"
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _git_commit() -> str:
+    """The commit measured, marked when the working tree had uncommitted changes."""
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = _git("status", "--porcelain")
+    return f"{commit} + uncommitted changes" if dirty else commit
 
 
 def environment() -> dict[str, str]:

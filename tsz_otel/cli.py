@@ -13,10 +13,10 @@ string) and writes one line per input: ``{"id": ..., "line": n, <DetectResponse>
 Its progress bar and summary go to stderr, so stdout stays machine-readable; the
 bar is drawn only when stderr is a terminal.
 
-Exit codes (see :data:`EXIT_CODES`): 0 success, 1 internal error, 2 bad usage or
-bad input (unreadable file, invalid template or regex, bad JSON line with
-``--strict``), 3 something was blocked and ``--fail-on-block`` was given, 130
-interrupted.
+Exit codes (see :data:`EXIT_CODES`): 0 success, 1 internal error (or stdout closed
+early), 2 bad usage or bad input (unreadable file, invalid template or regex, bad
+JSON line with ``--strict``), 3 something was blocked and ``--fail-on-block`` was
+given, 130 interrupted.
 
 Subcommands are rows of :data:`COMMANDS`; another part of tsz-otel adds one by
 adding a :class:`Command` row, not by touching the dispatch code. The engine is
@@ -70,7 +70,7 @@ EXIT_INTERRUPTED = 130
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success (also when findings were made, unless --fail-on-block)",
-    EXIT_INTERNAL: "internal error (re-run with --debug for the traceback)",
+    EXIT_INTERNAL: "internal error (re-run with --debug), or stdout was closed early (| head)",
     EXIT_USAGE: "bad usage or bad input: unreadable file, invalid template/regex, bad line",
     EXIT_BLOCKED: "a text was blocked and --fail-on-block was given",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",

@@ -255,6 +255,24 @@ def _redacted_messages(
     return result
 
 
+def _scanned_messages(
+    messages: Messages, segments: Sequence[_Segment], texts: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The scanned parts of ``messages`` only, with ``texts`` in place of each segment."""
+    documents: dict[int, dict[str, Any]] = {}
+    for segment, text in zip(segments, texts, strict=True):
+        index = int(segment.path[0])
+        entry = documents.setdefault(index, {"role": messages[index].get("role"), "content": []})
+        if segment.path[1] == "tool_calls":
+            call = messages[index]["tool_calls"][segment.path[2]]
+            name = call.get("function", {}).get("name")
+            function = {"name": name, "arguments": text}
+            entry.setdefault("tool_calls", []).append({"id": call.get("id"), "function": function})
+        else:
+            entry["content"].append({"type": "text", "text": text})
+    return [documents[index] for index in sorted(documents)]
+
+
 def _merge(responses: Sequence[DetectResponse]) -> DetectResponse:
     if len(responses) == 1:
         return responses[0]
@@ -309,7 +327,6 @@ def findings_for(
                 risk_category=risk_category(category),
                 risk_severity=finding_severity(detection.action, score, category),
                 risk_score=score,
-                risk_metadata=(f"type:{detection.type}", f"count:{counts[detection.type]}"),
                 policy_decision_type=finding_decision(detection, mode, masked),
                 finding_type=detection.type,
                 native_category=category,
@@ -332,7 +349,6 @@ def findings_for(
                 risk_category=risk_category(_VALIDATOR_CATEGORY),
                 risk_severity=GuardrailRiskSeverity.HIGH,
                 risk_score=_clamp(result.confidence_score),
-                risk_metadata=(f"guardrail:{result.name}",),
                 policy_decision_type=decision or GuardrailDecisionType.WARN,
                 finding_type=result.name,
                 native_category=_VALIDATOR_CATEGORY,
@@ -418,6 +434,7 @@ class Guard:
         self._guardian_provider = guardian_provider_name
         self._guardian_id = "tsz-otel.remote" if remote else "tsz-otel.inline"
         self._roles = frozenset(self._settings.input_roles)
+        self._modes: dict[str, RolloutMode] = {}
 
     # -- properties ---------------------------------------------------------------------
 
@@ -438,7 +455,10 @@ class Guard:
         """The rollout mode a check of ``target`` runs in (``override`` wins)."""
         if override is not None:
             return _coerce_mode(override)
-        return RolloutMode(self._settings.mode_for(str(target)))
+        mode = self._modes.get(target)
+        if mode is None:  # one entry per distinct target: a handful
+            mode = self._modes[target] = RolloutMode(self._settings.mode_for(str(target)))
+        return mode
 
     # -- sync and async twins -----------------------------------------------------------
 
@@ -623,7 +643,7 @@ class Guard:
         )
         merged = _merge(responses) if responses else DetectResponse(redacted_text=call.text)
         out_text, out_messages = self._downstream(call, redacted, outcome.mask)
-        self._record(call, outcome, findings, merged, redacted, out_text, out_messages)
+        self._record(call, outcome, findings, merged, redacted, out_text)
         return Verdict(
             decision=outcome.decision,
             target=call.target,
@@ -663,7 +683,6 @@ class Guard:
         merged: DetectResponse,
         redacted: Sequence[str],
         out_text: str | None,
-        out_messages: list[dict[str, Any]] | None,
     ) -> None:
         scope = call.scope
         scope.record_findings(findings)
@@ -680,10 +699,14 @@ class Guard:
         if not self._tracer.content.enabled:
             return
         if call.messages is not None:
-            masked_messages = _redacted_messages(call.messages, call.segments, redacted)
-            scope.record_content_input(call.messages, redacted=masked_messages)
-            if outcome.mask and out_messages is not None:
-                scope.record_content_output(out_messages, redacted=out_messages)
+            # Only scanned segments are captured: a message the guard did not scan (a role
+            # outside input_roles) was never redacted and must not reach telemetry.
+            originals = [s.text for s in call.segments]
+            raw = _scanned_messages(call.messages, call.segments, originals)
+            masked = _scanned_messages(call.messages, call.segments, redacted)
+            scope.record_content_input(raw, redacted=masked)
+            if outcome.mask:
+                scope.record_content_output(masked, redacted=masked)
         elif call.text is not None:
             scope.record_content_input(call.text, redacted=redacted[0])
             if outcome.mask and out_text is not None:

@@ -12,10 +12,10 @@ Instruments (meter ``tsz_otel``):
 ``tsz.guardrail.blocks`` (counter, ``{block}``)
     One per evaluation whose decision was ``deny``.
 
-Every measurement also carries the operation name, guardian name and provider, target
-type and ``tsz.mode`` in the selected semconv scheme(s). All attribute values come from
-closed or configuration-bounded sets (decisions, targets, catalogue types); request ids,
-texts and hashes are never metric attributes.
+Every measurement also carries the guardian name and provider, the target type and
+``tsz.mode`` in the selected semconv scheme(s) (the operation is implied by the metric).
+All attribute values come from closed or configuration-bounded sets (decisions,
+targets, catalogue types); request ids, texts and hashes are never metric attributes.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ class GuardrailMetrics:
         if denied:
             self._blocks.add(1, attributes)
 
-    def record_finding(self, attributes: Attributes) -> None:
-        """Count one finding; ``attributes`` carry its type, category and severity."""
-        self._findings.add(1, attributes)
+    def record_findings(self, attributes: Attributes, count: int = 1) -> None:
+        """Count ``count`` findings that share type, category and severity (in
+        ``attributes``)."""
+        self._findings.add(count, attributes)

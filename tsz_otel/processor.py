@@ -76,6 +76,7 @@ _ACTIONS: Final = ("mask", "hash", "drop")
 _REDACTED: Final = "[REDACTED]"
 _PROCESSOR_SOURCE: Final = "span_processor"
 _GUARDIAN_ID: Final = "tsz-otel.processor"
+_NAME_CACHE_SIZE: Final = 1024
 
 
 class _Drop:
@@ -164,6 +165,9 @@ class ScrubbingSpanProcessor(SpanProcessor):
         self._deny = _KeyMatcher(deny_keys)
         self._min_length = min_length
         self._scrub_names = scrub_span_names
+        # Span names are low-cardinality by convention: remember each name's verdict
+        # (the scrubbed name and how many values it held) so a name is scanned once.
+        self._names: dict[str, tuple[str, int]] = {}
         self._guardian_name = guardian_name
         self._findings_tracer = (
             GuardrailTracer(
@@ -241,12 +245,12 @@ class ScrubbingSpanProcessor(SpanProcessor):
             return None
         changed: dict[str, AttributeValue | _Drop] = {}
         for key, value in attributes.items():
-            if self._allow(key):
-                continue
             if self._deny(key):
                 changed[key] = self._deny_value(value)
                 state.count += 1
                 continue
+            if not isinstance(value, str | tuple | list) or self._allow(key):
+                continue  # numbers and booleans carry no detectable value
             target = _foreign_target(key) if collect else None
             new = self._scrub_value(key, value, target, state)
             if new is not value:
@@ -362,10 +366,16 @@ class ScrubbingSpanProcessor(SpanProcessor):
     def _scrub_name(self, name: str, state: _Scrub) -> str:
         if not self._scrub_names or name.startswith(semconv.APPLY_GUARDRAIL):
             return name
-        new, changed = self._scrub_text(name, None, state)
-        if not changed:
-            return name
-        return _REDACTED if isinstance(new, _Drop) else new
+        cached = self._names.get(name)
+        if cached is None:
+            scan = _Scrub()
+            new, _ = self._scrub_text(name, None, scan)
+            cached = (_REDACTED if isinstance(new, _Drop) else new, scan.count)
+            if len(self._names) >= _NAME_CACHE_SIZE:
+                self._names.clear()
+            self._names[name] = cached
+        state.count += cached[1]
+        return cached[0]
 
     # -- optional findings ------------------------------------------------------------
 

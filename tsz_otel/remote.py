@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,6 +41,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ._http import PerLoop, check_status, translate_error
 from .config import Settings
 from .engine.regex import OffsetMap
+from .engine.scoring import BLOCKLIST, Action, action_for, resolve_thresholds
+from .engine.templates import TemplateSource, load_template
 from .errors import ConfigurationError, RemoteError, RemoteProtocolError
 from .models import (
     AllowlistItem,
@@ -51,10 +52,8 @@ from .models import (
     DetectResponse,
     FormatValidator,
     Pattern,
-    Template,
     TemplateImport,
 )
-from .validators import load_template
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -204,7 +203,7 @@ class RemoteEngine:
     def delete_validator(self, validator_id: int) -> None:
         self._send("DELETE", f"/validators/{int(validator_id)}")
 
-    def import_template(self, template: Template | Mapping[str, Any] | str | Path) -> str:
+    def import_template(self, template: TemplateSource) -> str:
         """``POST /templates/import``; returns the imported template's name.
 
         Accepts a :class:`Template`, a dict (bare or ``{"template": ...}``) or a file.
@@ -335,26 +334,42 @@ class RemoteEngine:
             detection.action = self._action(detection)
         return response
 
-    def _action(self, detection: DetectionResult) -> Any:
-        """TSZ's resolveAction with the local thresholds (allow > block means MASK)."""
-        allow, block = self.settings.allow_threshold, self.settings.block_threshold
-        category = (detection.category or "").upper()
-        block = self.settings.category_thresholds.get(category, block)
-        score = detection.confidence_score
-        if allow > block:
-            return "MASK"
-        if score >= block:
+    def _action(self, detection: DetectionResult) -> Action:
+        """The inline engine's action rule with the local global/category thresholds
+        (the server's per-pattern thresholds are not known here)."""
+        if detection.type == BLOCKLIST:
             return "BLOCK"
-        return "ALLOW" if score < allow else "MASK"
+        thresholds = resolve_thresholds(
+            detection.category or "",
+            allow=self.settings.allow_threshold,
+            block=self.settings.block_threshold,
+            category_blocks=self.settings.category_thresholds,
+        )
+        return action_for(detection.confidence_score, thresholds)
 
 
 def engine_from_settings(settings: Settings) -> Engine | RemoteEngine:
-    """The engine ``TSZ_ENGINE`` selects: the inline :class:`Engine` or a RemoteEngine."""
+    """The engine ``TSZ_ENGINE`` selects, ready to use.
+
+    ``remote``: a :class:`RemoteEngine` for ``TSZ_BASE_URL``. ``inline``: an
+    :class:`~tsz_otel.engine.Engine` wired with a
+    :class:`~tsz_otel.validators.ValidatorRegistry` (built-in guardrails, template
+    validators, NO_* checks on the engine's own detections) and, when
+    ``TSZ_AI_MODEL_URL`` is set, one :class:`~tsz_otel.ai.AIClient` shared by AI_PROMPT
+    guardrails and (``TSZ_AI_SCORING`` not ``off``) the hybrid confidence.
+    """
     if settings.engine == "remote":
         return RemoteEngine.from_settings(settings)
+    from .ai import AIClient
     from .engine import Engine
+    from .validators import ValidatorRegistry
 
-    return Engine(settings)
+    ai = AIClient(settings) if settings.ai_model_url else None
+    registry = ValidatorRegistry(settings, ai=ai)
+    scorer = ai if settings.ai_scoring != "off" else None
+    engine = Engine(settings, validators=registry, ai=scorer)
+    registry.detector = engine
+    return engine
 
 
 def _detect_body(

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -320,16 +321,21 @@ def _attribute_value(value: Any) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-def _put_rows(
-    names: Names,
-    attributes: dict[str, AttributeValue],
-    rows: Sequence[tuple[Key, str]],
-    source: object,
-) -> None:
-    for key, field in rows:
+_Compiled = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _compile(names: Names, rows: Sequence[tuple[Key, str]]) -> _Compiled:
+    """(field, concrete names) per row, rows without a name in the selection dropped."""
+    return tuple((field, names.span[key]) for key, field in rows if names.span[key])
+
+
+def _put_rows(attributes: dict[str, AttributeValue], rows: _Compiled, source: object) -> None:
+    for field, keys in rows:
         value = getattr(source, field)
         if value is not None:
-            names.put(attributes, key, _attribute_value(value))
+            value = _attribute_value(value)
+            for key in keys:
+                attributes[key] = value
 
 
 def _error_type(error: BaseException) -> str:
@@ -351,7 +357,19 @@ class GuardrailTracer:
     table for the selected semconv schemes and creates the metric instruments.
     """
 
-    __slots__ = ("content", "hasher", "metrics", "names", "settings", "tracer")
+    __slots__ = (
+        "_agent_rows",
+        "_detail_rows",
+        "_personal_rows",
+        "_request_rows",
+        "_user_rows",
+        "content",
+        "hasher",
+        "metrics",
+        "names",
+        "settings",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -366,6 +384,11 @@ class GuardrailTracer:
         self.metrics = GuardrailMetrics(meter_provider)
         self.content = ContentPolicy.from_settings(self.settings)
         self.hasher = ContentHasher.from_settings(self.settings)
+        self._detail_rows = _compile(self.names, _DETAIL_ROWS)
+        self._agent_rows = _compile(self.names, _AGENT_ROWS)
+        self._request_rows = _compile(self.names, _REQUEST_ROWS)
+        self._user_rows = _compile(self.names, _USER_ROWS)
+        self._personal_rows = _compile(self.names, _USER_PERSONAL_ROWS)
 
     def start(
         self,
@@ -389,10 +412,12 @@ class ApplyGuardrailScope:
         "_ended",
         "_error_type",
         "_finding_count",
+        "_finding_metrics",
         "_finding_types",
         "_max_score",
         "_metric_attributes",
         "_outcome_set",
+        "_pending",
         "_span",
         "_started",
         "_token",
@@ -432,12 +457,13 @@ class ApplyGuardrailScope:
         self._error_type: str | None = None
         self._finding_types: dict[str, None] = {}
         self._finding_count = 0
+        self._finding_metrics: Counter[tuple[str, str, str]] = Counter()
         self._max_score = 0.0
         self._outcome_set = False
+        self._pending: dict[str, AttributeValue] = {}
         names = tracer.names
         target = _attribute_value(details.target_type)
         metric: dict[str, AttributeValue] = {}
-        names.put(metric, Key.OPERATION_NAME, semconv.APPLY_GUARDRAIL)
         names.put(metric, Key.TARGET_TYPE, target)
         if details.guardian_name is not None:
             names.put(metric, Key.GUARDIAN_NAME, details.guardian_name)
@@ -468,20 +494,23 @@ class ApplyGuardrailScope:
         user: UserDetails | None,
     ) -> dict[str, AttributeValue]:
         names = self._tracer.names
-        attributes: dict[str, AttributeValue] = dict(self._metric_attributes)
-        _put_rows(names, attributes, _DETAIL_ROWS, details)
+        attributes: dict[str, AttributeValue] = {}
+        names.put(attributes, Key.OPERATION_NAME, semconv.APPLY_GUARDRAIL)
+        attributes.update(self._metric_attributes)
+        tracer = self._tracer
+        _put_rows(attributes, tracer._detail_rows, details)
         if details.decision_type is not None:
             self._put_decision(attributes, str(details.decision_type))
         if details.request_id is not None:
             attributes[semconv.TSZ_REQUEST_ID] = details.request_id
         if agent is not None:
-            _put_rows(names, attributes, _AGENT_ROWS, agent)
+            _put_rows(attributes, tracer._agent_rows, agent)
         if request is not None:
-            _put_rows(names, attributes, _REQUEST_ROWS, request)
+            _put_rows(attributes, tracer._request_rows, request)
         if user is not None:
-            _put_rows(names, attributes, _USER_ROWS, user)
-            if self._tracer.content.raw and self._tracer.content.enabled:
-                _put_rows(names, attributes, _USER_PERSONAL_ROWS, user)
+            _put_rows(attributes, tracer._user_rows, user)
+            if tracer.content.raw and tracer.content.enabled:
+                _put_rows(attributes, tracer._personal_rows, user)
         return attributes
 
     def _put_decision(self, attributes: dict[str, AttributeValue], decision: str) -> None:
@@ -560,16 +589,13 @@ class ApplyGuardrailScope:
         """
         decision = str(decision_type)
         self._decision = decision
-        if not self._span.is_recording():
-            return
-        attributes: dict[str, AttributeValue] = {}
+        attributes = self._pending
         self._put_decision(attributes, decision)
         names = self._tracer.names
         if reason is not None:
             names.put(attributes, Key.DECISION_REASON, reason)
         if code is not None:
             names.put(attributes, Key.DECISION_CODE, code)
-        self._span.set_attributes(attributes)
 
     def record_finding(self, finding: GuardrailFinding) -> None:
         """Add one finding event per selected scheme and count it in the metrics."""
@@ -605,14 +631,12 @@ class ApplyGuardrailScope:
             self.record_finding(finding)
 
     def _count_finding(self, finding: GuardrailFinding) -> None:
-        attributes = dict(self._metric_attributes)
-        attributes[semconv.TSZ_FINDING_TYPE] = finding.finding_type or finding.risk_category
-        attributes[semconv.TSZ_FINDING_CATEGORY] = finding.native_category or finding.risk_category
-        attributes[semconv.TSZ_FINDING_SEVERITY] = str(finding.risk_severity)
-        try:
-            self._tracer.metrics.record_finding(attributes)
-        except Exception:  # telemetry must never break the guarded call
-            _logger.exception("recording a guardrail finding metric failed")
+        key = (
+            finding.finding_type or finding.risk_category,
+            finding.native_category or finding.risk_category,
+            str(finding.risk_severity),
+        )
+        self._finding_metrics[key] += 1
 
     def record_outcome(
         self,
@@ -631,28 +655,21 @@ class ApplyGuardrailScope:
         (``ALLOW``/``MASK``/``BLOCK``/``AUDIT_ONLY``).
         """
         self._outcome_set = True
-        if not self._span.is_recording():
-            return
-        attributes: dict[str, AttributeValue] = {
-            semconv.TSZ_BLOCKED: blocked,
-            semconv.TSZ_REASONS: ",".join(dict.fromkeys(reasons)),
-            semconv.TSZ_CONFIDENCE: confidence_str(confidence),
-            semconv.TSZ_DETECTION_COUNT: detection_count,
-        }
+        attributes = self._pending
+        attributes[semconv.TSZ_BLOCKED] = blocked
+        attributes[semconv.TSZ_REASONS] = ",".join(dict.fromkeys(reasons))
+        attributes[semconv.TSZ_CONFIDENCE] = confidence_str(confidence)
+        attributes[semconv.TSZ_DETECTION_COUNT] = detection_count
         if action is not None:
             attributes[semconv.TSZ_ACTION] = action
         if degraded is not None:
             attributes[semconv.TSZ_DEGRADED] = degraded
         if segment_count is not None:
             attributes[semconv.TSZ_SEGMENT_COUNT] = segment_count
-        self._span.set_attributes(attributes)
 
     def record_content_modified(self, modified: bool) -> None:
         """Whether the guardrail changed the content handed downstream."""
-        if self._span.is_recording():
-            attributes: dict[str, AttributeValue] = {}
-            self._tracer.names.put(attributes, Key.CONTENT_MODIFIED, modified)
-            self._span.set_attributes(attributes)
+        self._tracer.names.put(self._pending, Key.CONTENT_MODIFIED, modified)
 
     def record_content_input(
         self,
@@ -692,7 +709,7 @@ class ApplyGuardrailScope:
         attributes: dict[str, AttributeValue] = {}
         self._tracer.names.put(attributes, key, text)
         if policy.on_span:
-            self._span.set_attributes(attributes)
+            self._pending.update(attributes)
         if policy.on_event:
             self._span.add_event(semconv.CONTENT_EVENT, attributes)
 
@@ -704,11 +721,9 @@ class ApplyGuardrailScope:
         """
         kind = error_type or _error_type(error)
         self._error_type = kind
+        self._tracer.names.put(self._pending, Key.ERROR_TYPE, kind)
         if not self._span.is_recording():
             return
-        attributes: dict[str, AttributeValue] = {}
-        self._tracer.names.put(attributes, Key.ERROR_TYPE, kind)
-        self._span.set_attributes(attributes)
         self._span.set_status(Status(StatusCode.ERROR, kind))
         policy = self._tracer.content
         if policy.raw and policy.enabled:
@@ -727,8 +742,10 @@ class ApplyGuardrailScope:
         self._ended = True
         try:
             duration = time.perf_counter() - self._started
-            if not self._outcome_set and self._span.is_recording():
-                self._derive_outcome()
+            if self._span.is_recording():
+                if not self._outcome_set:
+                    self._derive_outcome()
+                self._span.set_attributes(self._pending)
             self._record_metrics(duration)
         except Exception:  # telemetry must never break the guarded call
             _logger.exception("finishing a guardrail span failed")
@@ -753,6 +770,12 @@ class ApplyGuardrailScope:
         self._tracer.metrics.record_evaluation(
             attributes, duration, denied=self._decision == GuardrailDecisionType.DENY
         )
+        for (kind, category, severity), count in self._finding_metrics.items():
+            finding = dict(self._metric_attributes)
+            finding[semconv.TSZ_FINDING_TYPE] = kind
+            finding[semconv.TSZ_FINDING_CATEGORY] = category
+            finding[semconv.TSZ_FINDING_SEVERITY] = severity
+            self._tracer.metrics.record_findings(finding, count)
 
 
 def _as_text(value: str | Sequence[Mapping[str, Any]]) -> str:

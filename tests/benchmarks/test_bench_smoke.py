@@ -35,8 +35,16 @@ def test_every_registered_benchmark_runs_in_smoke_mode(benchmark: run_all.Benchm
 
     assert rows and all(isinstance(row, dict) for row in rows)
     targets = [row for row in rows if row.get("table") == run_all.TARGETS]
-    assert targets, "every benchmark reports against its acceptance target"
     assert all({"target", "goal", "measured", "met"} <= row.keys() for row in targets)
+
+
+@pytest.mark.parametrize("name", ["accuracy", "throughput", "latency"])
+def test_the_issue_benchmarks_report_their_acceptance_targets(name: str) -> None:
+    (benchmark,) = [b for b in run_all.BENCHMARKS if b.name == name]
+
+    rows = importlib.import_module(benchmark.module).run(smoke=True)
+
+    assert any(row.get("table") == run_all.TARGETS for row in rows)
 
 
 def test_runner_smoke_exits_0_and_prints_tables(capsys: pytest.CaptureFixture[str]) -> None:

@@ -250,7 +250,7 @@ def test_halt_error_is_both_guardrail_and_api_error(
     assert error.code == "tsz_output_blocked"
     assert error.verdict is not None and error.verdict.blocked
     assert "CREDIT_CARD" in str(error) and CARD not in str(error)
-    assert "".join(received) == "Card "
+    assert "".join(received) in ("Card", "Card ")  # everything before the value, no more
     assert spans.decision(GUARD_OUTPUT) == "deny"
     assert (_llm_span(spans).attributes or {})["error.type"] == "GuardrailBlockedError"
 

@@ -21,11 +21,52 @@ from tsz_otel.testing.llm_server import LLMServer
 
 SETTINGS = {"mode": "mask", "stream_mode": "stream-sync", "placeholder_style": "type"}
 
-# type -> (text before, value, text after): one row per secret/PII type the engine masks.
+# type -> (text before, value, text after): every secret and PII type of the catalogue
+# that the default policy masks (MAC_ADDRESS is below the allow threshold by design; the
+# injection types are not values). The fixture checks each is detected as its type.
+_PEM_BODY = (
+    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0/IzW7yWR7Qk"
+    "rmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW/V"
+    "DL5AaWTg0nLVkjRo9z+40RQzuVaE8AkAFmxZzow3x+VJYKdjykkJ0iT9wCS0DRTXu269V264Vf/3jvredZiKRkgw"
+    "lL9xNAwxXFg0x/XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC+9aGVd+Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbj"
+    "XfbcmwIDAQAB"
+)
 SAMPLES: dict[str, tuple[str, str, str]] = {
+    "PRIVATE_KEY": (
+        "key:\n",
+        f"-----BEGIN RSA PRIVATE KEY-----\n{_PEM_BODY}\n-----END RSA PRIVATE KEY-----",
+        "\nend",
+    ),
+    "URL_WITH_CREDENTIALS": ("db at ", "https://admin:s3cr3tPass@db.example.com/x", " now"),
+    "JWT": (
+        "token ",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        " ok",
+    ),
+    "AWS_ACCESS_KEY": ("key ", "AKIAIOSFODNN7EXAMPLE", " end"),
+    "AWS_SECRET_KEY": (
+        "aws_secret_access_key = ",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        " end",
+    ),
+    "GITHUB_TOKEN": ("use ", "ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", " here"),
+    "OPENAI_API_KEY": (
+        "key ",
+        "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2rSt5u",
+        " end",
+    ),
+    "SLACK_TOKEN": ("slack ", "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", " end"),
+    "STRIPE_KEY": ("stripe ", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", " end"),
+    "GOOGLE_API_KEY": ("maps ", "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", " end"),
+    "GENERIC_API_KEY": ("api_key=", "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lm", " end"),
     "EMAIL": ("Write to ", "jane.doe@example.com", " today."),
     "CREDIT_CARD": ("Card: ", "4111 1111 1111 1111", " ok"),
-    "AWS_ACCESS_KEY": ("key ", "AKIAIOSFODNN7EXAMPLE", " end"),
+    "IBAN": ("IBAN ", "GB82WEST12345698765432", " thanks"),
+    "US_SSN": ("my ssn is ", "536-22-1437", " ok"),
+    "PHONE_NUMBER": ("call ", "+44 20 7946 0958", " now"),
+    "IP_ADDRESS": ("client ip ", "185.23.101.7", " seen"),
+    "UK_NINO": ("national insurance ", "AB123456C", " ok"),
+    "TCKN": ("kimlik ", "10000000146", " ok"),
 }
 
 

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from tsz_otel import (
     ConfigurationError,
+    DetectRequest,
     DetectResponse,
     RemoteBadRequestError,
     RemoteProtocolError,
@@ -175,3 +176,28 @@ def test_settings_select_the_remote_engine(tsz: TszTestServer) -> None:
     engine.close()
     with pytest.raises(ConfigurationError, match="TSZ_BASE_URL"):
         engine_from_settings(Settings(engine="remote"))
+
+
+def test_a_server_answering_with_the_inline_engine_gives_identical_json() -> None:
+    from tsz_otel.engine import Engine
+
+    engine = engine_from_settings(Settings())
+    assert isinstance(engine, Engine)
+
+    def inline(request: DetectRequest) -> DetectResponse:
+        return engine.detect(
+            request.text,
+            rid=request.rid,
+            guardrails=request.guardrails or (),
+            mode=request.mode,
+            expected_format=request.expected_format,
+        )
+
+    text = "Kontakt: jörg@example.com, Karte 4111 1111 1111 1111"
+    with TszTestServer(detector=inline) as server, RemoteEngine(server.url) as remote:
+        via_http = remote.detect(text, rid="RID-9", guardrails=["NO_PII"])
+    local = engine.detect(text, rid="RID-9", guardrails=["NO_PII"])
+    assert via_http.model_dump_json() == local.model_dump_json()
+    assert [(d.char_start, d.char_end, d.action) for d in via_http.detections] == [
+        (d.char_start, d.char_end, d.action) for d in local.detections
+    ]

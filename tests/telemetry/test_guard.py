@@ -61,10 +61,10 @@ def make_guard(
     meter_provider: Any,
     settings_for: Callable[..., Settings],
 ) -> MakeGuard:
-    def build(engine: Any = None, mode: str | None = None, **overrides: Any) -> Guard:
+    def build(detector: Any = None, mode: str | None = None, **overrides: Any) -> Guard:
         return Guard(
             settings_for(**overrides),
-            engine=engine,
+            engine=detector,
             mode=mode,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,

@@ -15,8 +15,9 @@ from tsz_otel import (
     UnknownGuardrailError,
 )
 from tsz_otel.ai import AIClient, MemoryCache
+from tsz_otel.engine.templates import load_template
 from tsz_otel.testing.llm_server import LLMServer
-from tsz_otel.validators import Check, ValidatorRegistry, load_template, template_path
+from tsz_otel.validators import Check, ValidatorRegistry, template_path
 
 PERSON_SCHEMA = json.dumps(
     {
@@ -276,7 +277,7 @@ def test_malformed_templates_are_template_errors(source: dict[str, object]) -> N
 
 
 def test_missing_template_file_is_a_template_error(tmp_path: Path) -> None:
-    with pytest.raises(TemplateError, match="cannot read"):
+    with pytest.raises(TemplateError, match="cannot be read"):
         ValidatorRegistry().import_template(tmp_path / "absent.json")
 
 

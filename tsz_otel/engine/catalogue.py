@@ -44,15 +44,15 @@ class Form:
             pass that says which forms can match at all, and each trigger then
             locates its occurrences; the regex is only tried in a window around
             each occurrence. ``None`` means the regex runs over the whole text.
+        locate: An RE2 expression to locate occurrences with instead of the
+            trigger (when the trigger is a cheap necessary condition, such as a
+            context word, and the occurrences are better found by shape).
         literals: Plain strings that start every trigger occurrence. When set,
             occurrences are found with ``str.find`` (cheaper than the RE2
             locator for a short text); ``literals_ignore_case`` compares them
             ASCII-case-insensitively.
         lookback: Largest distance from a match's start back to the start of
             the trigger occurrence it contains.
-        ahead: Largest distance from the end of a trigger occurrence to the
-            start of a match (``0``: the match contains the occurrence). Lets a
-            context word be the trigger of a value that follows it.
         at_trigger: The match starts where the trigger occurrence starts: the
             regex is tried once there (``re.match``) instead of searched.
         left_chars: If set, the regex is tried once (``re.match``) at the start
@@ -64,10 +64,10 @@ class Form:
 
     regex: str
     trigger: str | None = None
+    locate: str | None = None
     literals: tuple[str, ...] = ()
     literals_ignore_case: bool = False
     lookback: int = 0
-    ahead: int = 0
     at_trigger: bool = False
     left_chars: str = ""
     group: int = 0
@@ -142,7 +142,9 @@ class PatternSpec:
 
 
 # "Not preceded by a digit", asserted after the first (digit) character.
-_NOT_AFTER_DIGIT = r"(?<![\d][\d])"
+# "Not inside a word or a longer number", asserted after the first (digit) character:
+# digits glued to letters are identifiers (hashes, host names), not entities.
+_NOT_AFTER_WORD = r"(?<![\w][\d])"
 
 # Secret-bearing names. A bare "key" is too common ("primary key"), so it only
 # counts after api/secret/access/private/auth/signing ("API_KEY", "secret-key").
@@ -254,9 +256,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 # only considered near AWS context: without it the score stays
                 # below the allow threshold anyway
                 trigger=r"(?i)aws|secret|akia|asia",
-                literals=("aws", "secret", "akia", "asia"),
-                literals_ignore_case=True,
-                ahead=96,
+                locate=r"[A-Za-z0-9/+]{40}",
+                lookback=1,
             ),
         ),
         description="AWS secret access key (40 random base64 characters near AWS context)",
@@ -388,13 +389,10 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=(
-                    _SECRET_WORDS
-                    + r"[A-Za-z0-9_.\-]{0,24}[\"']?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}"
+                    _SECRET_WORDS + r"[A-Za-z0-9_.\-]{0,24}[\"']?[ \t]{0,4}(?::=|=>|[:=])[ \t]{0,4}"
                     r"[\"'`]?(" + _SECRET_VALUE + r"{8,256})(?!" + _SECRET_VALUE + r")"
                 ),
                 trigger=r"(?i)(?:key|token|secret|passw|pwd)[A-Za-z0-9_.\-\"' \t]{0,30}[:=]",
-                literals=("key", "token", "secret", "passw", "pwd"),
-                literals_ignore_case=True,
                 at_trigger=True,
                 group=1,
             ),
@@ -445,12 +443,15 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=(
-                    r"\d" + _NOT_AFTER_DIGIT + r"(?<![\d][ \-]\d)"
+                    r"\d" + _NOT_AFTER_WORD + r"(?<![\d][ \-]\d)"
                     r"(?:\d{12,18}"
                     r"|\d{3}([ \-])\d{4}\1\d{4}\1(?:\d{4}\1\d{3}|\d{1,7})"
-                    r"|\d{3}([ \-])\d{6}\2\d{4,5})(?![\d])"
+                    r"|\d{3}([ \-])\d{6}\2\d{4,5})(?![\w])"
                 ),
-                trigger=r"\d{13}|\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d|\d{4}[ \-]\d{6}[ \-]\d{4}",
+                trigger=(
+                    r"(?:^|[^\w])(?:\d{13,19}|\d{4}[ \-]\d{4}[ \-]\d{4}[ \-]\d"
+                    r"|\d{4}[ \-]\d{6}[ \-]\d{4})"
+                ),
                 lookback=4,
             ),
         ),
@@ -491,10 +492,12 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=(
-                    r"\d" + _NOT_AFTER_DIGIT + r"(?<![\d]-\d)"
-                    r"(?:\d{2}-\d{2}-\d{4}|\d{2} \d{2} \d{4}|\d{8})(?![\d]|-\d)"
+                    r"\d" + _NOT_AFTER_WORD + r"(?<![\d]-\d)"
+                    r"(?:\d{2}-\d{2}-\d{4}|\d{2} \d{2} \d{4}|\d{8})(?![\w]|-\d)"
                 ),
-                trigger=r"(?:^|\D)(?:\d{3}-\d\d-\d{4}|\d{3} \d\d \d{4}|\d{9})(?:\D|$)",
+                trigger=(
+                    r"(?:^|[^\w])(?:\d{3}-\d\d-\d{4}|\d{3} \d\d \d{4}|\d{9})(?:$|[^\w\-]|-\D)"
+                ),
             ),
         ),
         description="US social security number (area/group/serial rules; bare digits need context)",
@@ -552,8 +555,19 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         pass_score=0.6,
         checks=("phone",),
         context=(
-            "phone", "tel", "call", "mobile", "cell", "fax", "whatsapp", "sms", "contact",
-            "number", "reach", "dial", "text me",
+            "phone",
+            "tel",
+            "call",
+            "mobile",
+            "cell",
+            "fax",
+            "whatsapp",
+            "sms",
+            "contact",
+            "number",
+            "reach",
+            "dial",
+            "text me",
         ),
         context_boost=0.2,
         context_window=64,
@@ -642,15 +656,15 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         category=PII,
         forms=(
             Form(
-                regex=r"[1-9](?<![\d][1-9])\d{10}(?![\d])",
-                trigger=r"(?:^|\D)[1-9]\d{10}(?:\D|$)",
+                regex=r"[1-9](?<![\w][1-9])\d{10}(?![\w])",
+                trigger=r"(?:^|[^\w])[1-9]\d{10}(?:$|[^\w])",
             ),
         ),
         description="Turkish national identity number (T.C. Kimlik No; checksum verified)",
         base=0.3,
         pass_score=0.45,
         checks=("tckn",),
-        context=("tc", "kimlik", "tckn", "identity", "citizen", "t.c."),
+        context=("kimlik", "tckn", "t.c.", "identity", "citizen"),
         context_boost=0.25,
         max_len=11,
     ),

@@ -329,6 +329,8 @@ def _desc(desc: Any) -> _Desc | None:
 
 def _region_rules(region: str) -> _RegionRules:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    if meta is None:  # pragma: no cover - every region listed here has metadata
+        raise ValueError(f"no phone metadata for {region}")
     general = _desc(meta.general_desc)
     assert general is not None
     types = tuple(d for d in (_desc(getattr(meta, name)) for name in _TYPE_DESCS) if d)
@@ -444,9 +446,11 @@ def generic_secret_ok(value: str) -> bool | None:
     lowered = value.lower()
     if any(word in lowered for word in _PLACEHOLDER_WORDS):
         return False
+    classes = _classes(value)
     if len(value) >= 16:
-        return True if shannon_entropy(value) >= 3.2 else False
-    return True if _classes(value) >= 3 and shannon_entropy(value) >= 2.5 else False
+        # long and mixed is random enough; entropy only for one- or two-class values
+        return True if classes >= 3 or shannon_entropy(value[:64]) >= 3.2 else False
+    return True if classes >= 3 and shannon_entropy(value) >= 2.5 else False
 
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -561,7 +565,5 @@ CHECKS: Mapping[str, Check] = MappingProxyType(
 )
 """Check name -> function. Catalogue rows refer to checks by these names."""
 
-TRIMS: Mapping[str, Trim] = MappingProxyType(
-    {"iban": iban_trim, "url": url_trim, "pem": pem_trim}
-)
+TRIMS: Mapping[str, Trim] = MappingProxyType({"iban": iban_trim, "url": url_trim, "pem": pem_trim})
 """Trim name -> function returning how many leading characters to keep."""

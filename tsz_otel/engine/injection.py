@@ -144,7 +144,9 @@ def _build_fold_table() -> dict[int, str]:
         table[ord(src)] = dst
     for cp, dst in list(table.items()):  # e.g. Cyrillic capital -> small -> Latin
         table[cp] = R.CONFUSABLES.get(dst, dst)
-    for ch in "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000":
+    for ch in (
+        "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+    ):
         table[ord(ch)] = " "
     return table
 
@@ -152,9 +154,36 @@ def _build_fold_table() -> dict[int, str]:
 _FOLD = _build_fold_table()
 
 
+_FOLD_LEAF = 32
+_FOLD_SPLITS = 160
+
+
 def fold(text: str) -> str:
-    """Fold ``text`` for matching (same length as the input)."""
-    return text.translate(_FOLD)
+    """Fold ``text`` for matching (same length as the input).
+
+    ``str.translate`` is fast only while the input is ASCII; one accented letter would put the
+    rest of a long text on the slow path, so non-ASCII characters are isolated by bisection
+    (``isascii`` runs at memory speed). A split budget keeps dense non-ASCII text (Cyrillic,
+    CJK) from paying for the bisection.
+    """
+    if text.isascii() or len(text) <= _FOLD_LEAF:
+        return text.translate(_FOLD)
+    out: list[str] = []
+    _fold_into(text, out, [_FOLD_SPLITS])
+    return "".join(out)
+
+
+def _fold_into(text: str, out: list[str], budget: list[int]) -> None:
+    if len(text) <= _FOLD_LEAF or budget[0] <= 0:
+        out.append(text.translate(_FOLD))
+        return
+    budget[0] -= 1
+    mid = len(text) // 2
+    for half in (text[:mid], text[mid:]):
+        if half.isascii():
+            out.append(half.translate(_FOLD))
+        else:
+            _fold_into(half, out, budget)
 
 
 _INVISIBLE_CLASS = (
@@ -223,39 +252,58 @@ def _view_without(text: str, spans: Sequence[tuple[int, int]]) -> _View:
 # ------------------------------------------------------------------------------------------
 
 
-def _item_regex(item: str, anchor: bool = False) -> str:
-    """Regex (valid for ``re`` and RE2) of one lexicon item, folded like the text.
-
-    ``anchor=True`` adds RE2 word boundaries around ASCII items (RE2's ``\\b`` is ASCII-only,
-    so other scripts stay unbounded); a leading ``*`` keeps the left side open.
-    """
+def _item_atoms(item: str) -> tuple[list[str], bool, bool, str]:
+    """Regex atoms of one lexicon item folded like the text, plus (open left, stem, body)."""
     body = fold(item)
     open_left = body.startswith("*")
     body = body.lstrip("*")
     stem = body.endswith("*")
     body = body.rstrip("*")
-    out: list[str] = []
+    atoms: list[str] = []
     for ch in body:
         if ch == " ":
-            out.append(r"[\s\-]+")
+            atoms.append(r"[\s\-]+")
         elif ch == "'":
-            out.append("'?")
+            atoms.append("'?")
         else:
-            out.append(re.escape(ch))
+            atoms.append(re.escape(ch))
     if stem:
-        out.append(r"\w*")
-    bounded = anchor and body.isascii()
-    if bounded and not open_left and (body[:1].isalnum() or body[:1] == "_"):
-        out.insert(0, r"\b")
-    if bounded and not stem and (body[-1:].isalnum() or body[-1:] == "_"):
-        out.append(r"\b")
-    return "".join(out)
+        atoms.append(r"\w*")
+    return atoms, open_left, stem, body
 
 
-def _alternation(items: Iterable[str], anchor: bool = False) -> str:
-    """Longest-first alternation of lexicon items."""
-    regexes = sorted({_item_regex(i, anchor) for i in items if i}, key=len, reverse=True)
-    return "(?:" + "|".join(regexes) + ")"
+def _item_regex(item: str) -> str:
+    """RE2 pattern of one anchor item, with RE2 word boundaries around ASCII items (RE2's
+    ``\\b`` is ASCII-only, so other scripts stay unbounded); a leading ``*`` keeps the left
+    side open."""
+    atoms, open_left, stem, body = _item_atoms(item)
+    bounded = body.isascii()
+    if bounded and not open_left and _is_word(body[:1] or " "):
+        atoms.insert(0, r"\b")
+    if bounded and not stem and _is_word(body[-1:] or " "):
+        atoms.append(r"\b")
+    return "".join(atoms)
+
+
+def _alternation(items: Iterable[str]) -> str:
+    """A trie-factored alternation of lexicon items (for ``re``, which tries alternatives
+    one by one: sharing prefixes keeps a failed attempt to a few comparisons)."""
+    root: dict[str, dict[str, object]] = {}
+    for item in items:
+        if item:
+            node = root
+            for atom in _item_atoms(item)[0]:
+                node = node.setdefault(atom, {})  # type: ignore[assignment]
+            node[""] = {}
+    return "(?:" + _render_trie(root) + ")"
+
+
+def _render_trie(node: dict[str, object]) -> str:
+    branches = [atom + _render_trie(child) for atom, child in sorted(node.items()) if atom]  # type: ignore[arg-type]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 def _bounded(alternation: str, spaced: bool) -> str:
@@ -293,36 +341,45 @@ class _WordSet:
 
 @dataclass(frozen=True, slots=True)
 class _Probe:
-    """How to find an anchor item with ``str.find``: its literal head and boundary needs."""
+    """How to find an anchor item with ``str.find``: its literal text and boundary needs.
+
+    Multi-word items are probed with single spaces; when the set says the item occurs but the
+    literal is not there (a hyphen, two spaces, a missing apostrophe), ``regex`` finds it.
+    """
 
     text: str
     left: bool  # a word character must not precede it
-    right: bool  # a word character must not follow it (single plain words only)
+    right: bool  # a word character must not follow it
+    regex: str
 
     @classmethod
     def of(cls, item: str) -> _Probe:
-        body = fold(item)
-        open_left = body.startswith("*")
-        body = body.lstrip("*")
-        stem = body.endswith("*")
-        body = body.rstrip("*")
-        cut = min((i for i, c in enumerate(body) if c in " '"), default=len(body))
-        head = body[:cut] or body
+        atoms, open_left, stem, body = _item_atoms(item)
         plain = body.isascii()
-        left = plain and not open_left and head[:1].isalnum()
-        right = plain and not stem and cut == len(body) and head[-1:].isalnum()
-        return cls(head, left, right)
+        left = plain and not open_left and _is_word(body[:1] or " ")
+        right = plain and not stem and _is_word(body[-1:] or " ")
+        return cls(body, left, right, _item_regex(item))
 
-    def find_all(self, text: str, offset: int) -> Iterator[int]:
-        """Start offsets of the probe in ``text`` (shifted by ``offset``) at word edges."""
+    def find_all(self, text: str, lo: int, hi: int) -> list[int]:
+        """Start offsets of the item in ``text[lo:hi]`` at word edges (capped)."""
+        out = self._literal(text, lo, hi)
+        if not out:
+            found = re.finditer(self.regex, text[lo:hi])
+            out = [lo + m.start() for _, m in zip(range(MAX_POSITIONS), found)]
+        return out
+
+    def _literal(self, text: str, lo: int, hi: int) -> list[int]:
         size = len(self.text)
-        i = text.find(self.text)
-        while i >= 0:
-            ok_left = not self.left or i == 0 or not _is_word(text[i - 1])
-            ok_right = not self.right or i + size >= len(text) or not _is_word(text[i + size])
-            if ok_left and ok_right:
-                yield offset + i
-            i = text.find(self.text, i + 1)
+        end = len(text)
+        out: list[int] = []
+        i = text.find(self.text, lo, hi)
+        while i >= 0 and len(out) < MAX_POSITIONS:
+            if (not self.left or i == 0 or not _is_word(text[i - 1])) and (
+                not self.right or i + size >= end or not _is_word(text[i + size])
+            ):
+                out.append(i)
+            i = text.find(self.text, i + 1, hi)
+        return out
 
 
 def _is_word(ch: str) -> bool:
@@ -351,13 +408,15 @@ class _AnchorIndex:
         self._entries = tuple(builder.entries)
         self._probes = tuple(builder.probes)
         self._groups = tuple(builder.groups)
+        self._group_sets = tuple(frozenset(g) for g in builder.groups)
         entry_groups: list[list[int]] = [[] for _ in self._entries]
         for g, members in enumerate(self._groups):
             for e in members:
                 entry_groups[e].append(g)
         self._entry_groups = tuple(tuple(gs) for gs in entry_groups)
         self._py = tuple(
-            re.compile(p) if probe is None else None for p, probe in zip(self._entries, self._probes)
+            re.compile(p) if probe is None else None
+            for p, probe in zip(self._entries, self._probes)
         )
         self._set = self._compile_set() if _re2 is not None else None
 
@@ -382,18 +441,25 @@ class _AnchorIndex:
     def _fallback(self, text: str) -> Iterator[int]:
         for i, probe in enumerate(self._probes):
             regex = self._py[i]
-            if (regex.search(text) if regex is not None else probe.text in text):  # type: ignore[union-attr]
+            if regex.search(text) if regex is not None else probe.text in text:  # type: ignore[union-attr]
                 yield i
 
-    def positions(self, group: int, hits: _Hits, text: str) -> list[int]:
-        """Where the present items of ``group`` start, in ``text`` offsets (capped)."""
-        chunk = text[hits.start : hits.end]
-        found: set[int] = set()
-        for e in self._groups[group]:
+    def positions(
+        self, group: int, hits: _Hits, text: str, memo: dict[int, list[int]]
+    ) -> list[int]:
+        """Where the present items of ``group`` start, in ``text`` offsets (capped);
+        ``memo`` caches each item's offsets for the chunk."""
+        found: list[int] = []
+        for e in self._group_sets[group] & hits.entries:
             probe = self._probes[e]
-            if e in hits.entries and probe is not None:
-                found.update(p for _, p in zip(range(MAX_POSITIONS), probe.find_all(chunk, hits.start)))
-        return sorted(found)[:MAX_POSITIONS]
+            if probe is None:
+                continue
+            if e not in memo:
+                memo[e] = probe.find_all(text, hits.start, hits.end)
+            found.extend(memo[e])
+        if len(found) > 1:
+            found = sorted(set(found))
+        return found[:MAX_POSITIONS]
 
 
 class _IndexBuilder:
@@ -421,7 +487,7 @@ class _IndexBuilder:
 
     def items(self, items: Iterable[str]) -> int:
         """The group of lexicon ``items`` (each item one entry of the set)."""
-        ids = {self._entry(_item_regex(i, anchor=True), _Probe.of(i)) for i in items if i}
+        ids = {self._entry(_item_regex(i), _Probe.of(i)) for i in items if i}
         return self._group(tuple(sorted(ids)))
 
     def special(self, pattern: str) -> int:
@@ -447,13 +513,69 @@ class _Signal:
     reach: int = SUPPORT_REACH
 
 
-@dataclass(frozen=True, slots=True)
+_QUESTION = re.compile(R.QUESTION_OPENERS)
+_QUOTING = re.compile(R.QUOTING_PREFIX)
+_DEFENSIVE = re.compile(R.DEFENSIVE_PREFIX)
+_SPACES = re.compile(r"[\s\-]+")
+_LAST_WORDS = re.compile(r"([\w']+)\s+(?:([\w']+)\s+)?$")
+
+
+@dataclass(slots=True)
 class _Context:
-    """Everything a matcher needs about the text being scanned."""
+    """The text being scanned plus per-call memos (local to one call, never shared)."""
 
     view: _View
     negators: _WordSet
     self_refs: _WordSet
+    factors: dict[tuple[int, int, bool], float] = field(default_factory=dict)
+
+    def sentence_start(self, pos: int) -> int:
+        text = self.view.folded
+        lo = max(0, pos - 300)
+        best = -1
+        for t in _TERMINATORS:
+            best = max(best, text.rfind(t, lo, pos))
+        return best + 1 if best >= 0 else lo
+
+    def sentence_end(self, pos: int) -> int:
+        text = self.view.folded
+        hi = min(len(text), pos + 300)
+        best = hi
+        for t in _TERMINATORS:
+            i = text.find(t, pos, best)
+            if i >= 0:
+                best = i
+        return best
+
+    def negated(self, start: int, negators: _WordSet) -> bool:
+        """Whether one of the two words right before ``start`` (whitespace only in between)
+        is a negator: "never reveal ...", "you must not ever ignore ..."."""
+        text = self.view.folded
+        head = text[max(self.sentence_start(start), start - 40) : start]
+        m = _LAST_WORDS.search(head)
+        return m is not None and any(negators.has(w) for w in m.groups() if w)
+
+    def factor(self, start: int, end: int, interrogative_ok: bool) -> float:
+        """Dampening from the sentence around a phrase (see the module docstring)."""
+        key = (start, end, interrogative_ok)
+        if key not in self.factors:
+            self.factors[key] = self._factor(start, end, interrogative_ok)
+        return self.factors[key]
+
+    def _factor(self, start: int, end: int, interrogative_ok: bool) -> float:
+        text = self.view.folded
+        head = text[self.sentence_start(start) : start]
+        factor = 1.0
+        if any(w in head for w in R.DEFENSIVE_GUARDS) and _DEFENSIVE.search(head):
+            factor *= R.DEFENSIVE_FACTOR
+        before = text[max(0, start - 80) : start]
+        if any(w in before for w in R.QUOTING_GUARDS) and _QUOTING.search(before):
+            factor *= R.QUOTING_FACTOR
+        if not interrogative_ok and _QUESTION.match(head):
+            stop = self.sentence_end(end)
+            if stop < len(text) and text[stop] in "?？":
+                factor *= R.QUESTION_FACTOR
+        return factor
 
 
 class _Matcher(Protocol):
@@ -464,67 +586,27 @@ class _Matcher(Protocol):
     def signals(self, ctx: _Context, positions: Sequence[int]) -> Iterator[_Signal]: ...
 
 
-def _sentence_start(text: str, pos: int) -> int:
-    lo = max(0, pos - 300)
-    return max(text.rfind(t, lo, pos) for t in _TERMINATORS) + 1 if pos else 0
-
-
-def _sentence_end(text: str, pos: int) -> int:
-    hi = min(len(text), pos + 300)
-    ends = [i for i in (text.find(t, pos, hi) for t in _TERMINATORS) if i >= 0]
-    return min(ends) if ends else hi
-
-
 def _tokens(segment: str) -> list[str]:
     return _WORD.findall(segment)
 
 
-def _negated(text: str, start: int, negators: _WordSet) -> bool:
-    """"never reveal ...", "you must not ignore ...": the two words before ``start``."""
-    head = text[max(_sentence_start(text, start), start - 40) : start]
-    return any(negators.has(t) for t in _tokens(head)[-2:])
-
-
-_QUESTION = re.compile(R.QUESTION_OPENERS)
-_QUOTING = re.compile(R.QUOTING_PREFIX)
-_DEFENSIVE = re.compile(R.DEFENSIVE_PREFIX)
-
-
-def _context_factor(text: str, start: int, end: int, interrogative_ok: bool) -> float:
-    """Dampening from the sentence around a phrase (see the module docstring)."""
-    s0 = _sentence_start(text, start)
-    head = text[s0:start]
-    factor = 1.0
-    if _DEFENSIVE.search(head):
-        factor *= R.DEFENSIVE_FACTOR
-    if _QUOTING.search(text[max(0, start - 80) : start]):
-        factor *= R.QUOTING_FACTOR
-    if not interrogative_ok and _QUESTION.match(head):
-        stop = _sentence_end(text, end)
-        if stop < len(text) and text[stop] in "?？":
-            factor *= R.QUESTION_FACTOR
-    return factor
-
-
 def _search_covering(
-    regex: re.Pattern[str], text: str, pos: int, back: int
-) -> Iterator[re.Match[str]]:
-    """Matches of ``regex`` that start at most ``back`` before ``pos`` and cover it."""
-    limit = min(len(text), pos + INJECTION_MAX_CHARS)
+    regex: re.Pattern[str], text: str, pos: int, back: int, ahead: int
+) -> re.Match[str] | None:
+    """The first match of ``regex`` that starts at most ``back`` before ``pos``, ends at most
+    ``ahead`` after it, and covers it."""
+    limit = min(len(text), pos + ahead)
     if back == 0:
-        m = regex.match(text, pos, limit)
-        if m:
-            yield m
-        return
+        return regex.match(text, pos, limit)
     cursor = max(0, pos - back)
     while cursor <= pos:
         m = regex.search(text, cursor, limit)
         if m is None or m.start() > pos:
-            return
+            return None
         if m.end() > pos:
-            yield m
-            return
+            return m
         cursor = max(m.end(), m.start() + 1)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,6 +620,7 @@ class _Phrase:
     lead: int
     requires: tuple[int, ...]
     back: int = 0
+    ahead: int = INJECTION_MAX_CHARS
     raw: bool = False
     primary: bool = True
     interrogative_ok: bool = False
@@ -548,22 +631,23 @@ class _Phrase:
         view = ctx.view
         text = view.raw if self.raw else view.folded
         for pos in positions:
-            for m in _search_covering(self.regex, text, pos, self.back):
-                weight = self._weight(ctx, m)
-                if weight > 0:
-                    start, end = view.to_orig(m.start(), m.end())
-                    key = f"{self.name}:{view.folded[m.start() : m.end()]}"
-                    yield _Signal(self.type, key, start, end, weight, self.primary)
+            m = _search_covering(self.regex, text, pos, self.back, self.ahead)
+            if m is None:
+                continue
+            weight = self._weight(ctx, m)
+            if weight > 0:
+                start, end = view.to_orig(m.start(), m.end())
+                key = f"{self.name}:{view.folded[m.start() : m.end()]}"
+                yield _Signal(self.type, key, start, end, weight, self.primary)
 
     def _weight(self, ctx: _Context, m: re.Match[str]) -> float:
-        folded = ctx.view.folded
-        if self.negatable and _negated(folded, m.start(), ctx.negators):
+        if self.negatable and ctx.negated(m.start(), ctx.negators):
             return 0.0
         weight = self.weight
-        if self.self_damped and any(ctx.self_refs.has(t) for t in _tokens(folded[m.start() : m.end()])):
+        if self.self_damped and any(ctx.self_refs.has(t) for t in _tokens(m.group())):
             weight *= R.SELF_FACTOR
         if self.primary:
-            weight *= _context_factor(folded, m.start(), m.end(), self.interrogative_ok)
+            weight *= ctx.factor(m.start(), m.end(), self.interrogative_ok)
         return weight
 
 
@@ -616,34 +700,35 @@ class _Triplet:
             m = self.regex.match(folded, pos, min(len(folded), pos + INJECTION_MAX_CHARS))
             if m is None:
                 continue
-            found = self._evaluate(folded, m)
+            found = self._evaluate(ctx, m)
             if found is not None:
                 s, e, weight = found
                 start, end = ctx.view.to_orig(s, e)
                 key = f"{self.name}:{folded[s:e]}"
                 yield _Signal(self.type, key, start, end, weight)
 
-    def _evaluate(self, text: str, m: re.Match[str]) -> tuple[int, int, float] | None:
+    def _evaluate(self, ctx: _Context, m: re.Match[str]) -> tuple[int, int, float] | None:
         """Span and weight of a raw match, or None when negated."""
         if self.verb_first:
-            quals, span_end = self._tail(text, m)
+            quals, span_end = self._tail(m)
             words = _tokens(m.group("gap")) + quals
             start, end = m.start(), max(m.end("o"), span_end)
-            negated = _negated(text, m.start(), self.negators)
+            negated = ctx.negated(m.start(), self.negators)
         else:
-            pre, start = self._pre(text, m.start())
+            pre, start = self._pre(ctx, m.start())
             words = pre + _tokens(m.group("gap"))
             end = m.end()
-            negated = _negated(text, m.start(), self.negators) or any(
+            negated = ctx.negated(m.start(), self.negators) or any(
                 self.negators.has(w) for w in words
             )
         if negated:
             return None
-        return start, end, self._weight(text, m, words, start, end)
+        return start, end, self._weight(ctx, m, words, start, end)
 
     def _weight(
-        self, text: str, m: re.Match[str], words: list[str], start: int, end: int
+        self, ctx: _Context, m: re.Match[str], words: list[str], start: int, end: int
     ) -> float:
+        text = ctx.view.folded
         if self.spaced:
             tier = max((self.quals.tier(w) for w in words), default=0)
             is_self = any(self.self_refs.has(w) for w in words)
@@ -652,15 +737,15 @@ class _Triplet:
             tier = self.quals.tier_within(segment)
             is_self = self.self_refs.within(segment)
         weight = self.weights[tier]
-        if self.soft.has(re.sub(r"[\s\-]+", " ", m.group("v"))):
+        if self.soft.exact and self.soft.has(_SPACES.sub(" ", m.group("v"))):
             weight *= self.soft_factor
         if is_self:
             weight *= R.SELF_FACTOR
         if self.benign_tail is not None and self.benign_tail.match(text, m.end("o")):
             weight *= R.DEFENSIVE_FACTOR
-        return weight * _context_factor(text, start, end, self.interrogative_ok)
+        return weight * ctx.factor(start, end, self.interrogative_ok)
 
-    def _tail(self, text: str, m: re.Match[str]) -> tuple[list[str], int]:
+    def _tail(self, m: re.Match[str]) -> tuple[list[str], int]:
         """Qualifier words after the object ("instructions above"), up to a stop word."""
         if not self.spaced:
             return [], m.end("o")
@@ -674,9 +759,10 @@ class _Triplet:
                 end = m.start("tail") + t.end()
         return words, end
 
-    def _pre(self, text: str, o_start: int) -> tuple[list[str], int]:
+    def _pre(self, ctx: _Context, o_start: int) -> tuple[list[str], int]:
         """Up to three words before the object, and where the first qualifier starts."""
-        lo = max(_sentence_start(text, o_start), o_start - 80)
+        text = ctx.view.folded
+        lo = max(ctx.sentence_start(o_start), o_start - 80)
         if not self.spaced:
             return [], lo if self.quals.tier_within(text[lo:o_start]) else o_start
         found = list(_WORD.finditer(text, lo, o_start))[-3:]
@@ -698,7 +784,9 @@ def _gap(spaced: bool, words: int) -> str:
 
 
 def _triplet_regex(lex: R.Lexicon, fam: R.Family, verb_first: bool) -> str:
-    verbs = _bounded(_alternation((*getattr(lex, fam.verbs), *getattr(lex, fam.soft, ()))), lex.spaced)
+    verbs = _bounded(
+        _alternation((*getattr(lex, fam.verbs), *getattr(lex, fam.soft, ()))), lex.spaced
+    )
     objects = _bounded(_alternation(getattr(lex, fam.objects)), lex.spaced)
     if verb_first:
         tail = rf"(?:{_TSEP}[\w']{{1,24}}){{0,4}}" if lex.spaced else _UNSPACED_TAIL
@@ -707,7 +795,36 @@ def _triplet_regex(lex: R.Lexicon, fam: R.Family, verb_first: bool) -> str:
     return rf"(?P<o>{objects})(?P<gap>{_gap(lex.spaced, 3)})(?P<v>{verbs})"
 
 
-def _triplets(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Triplet]:
+_WORD_FIELDS = tuple(f for f in R.Lexicon.__dataclass_fields__ if f not in
+                     ("lang", "spaced", "verb_first", "verb_final", "cues"))  # fmt: skip
+
+
+def _merge(lexicons: Sequence[R.Lexicon], name: str, spaced: bool) -> R.Lexicon:
+    """One lexicon holding the words of several languages of one script type.
+
+    Languages that share script and word order are matched by one regex per family, so a
+    verb position costs one match attempt, not one per language; qualifier, negator and
+    self-reference words are unions (cross-language collisions are weak words only).
+    """
+    words = {
+        f: tuple(dict.fromkeys(w for lex in lexicons for w in getattr(lex, f))) for f in _WORD_FIELDS
+    }
+    return R.Lexicon(lang=name, spaced=spaced, **words)  # type: ignore[arg-type]
+
+
+def _lexicon_groups() -> Iterator[tuple[R.Lexicon, bool]]:
+    """(merged lexicon, verb first?) for every script type and word order in use."""
+    for spaced in (True, False):
+        same = [lex for lex in R.LEXICONS if lex.spaced == spaced]
+        kind = "spaced" if spaced else "unspaced"
+        for verb_first in (True, False):
+            members = [lex for lex in same if (lex.verb_first if verb_first else lex.verb_final)]
+            if members:
+                order = "vo" if verb_first else "ov"
+                yield _merge(members, f"{kind}-{order}", spaced), verb_first
+
+
+def _triplets(lex: R.Lexicon, verb_first: bool, index: _IndexBuilder) -> Iterator[_Triplet]:
     for fam in R.FAMILIES:
         verbs = (*getattr(lex, fam.verbs), *getattr(lex, fam.soft, ()))
         objects = getattr(lex, fam.objects)
@@ -719,29 +836,27 @@ def _triplets(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Triplet]:
             _WordSet.of(getattr(lex, fam.medium)),
             _WordSet.of(getattr(lex, fam.weak)),
         )
-        orders = [o for o, on in ((True, lex.verb_first), (False, lex.verb_final)) if on]
-        for verb_first in orders:
-            yield _Triplet(
-                name=f"{fam.name}.{lex.lang}.{'vo' if verb_first else 'ov'}",
-                type=fam.type,
-                regex=re.compile(_triplet_regex(lex, fam, verb_first)),
-                lead=v_group if verb_first else o_group,
-                requires=(v_group, o_group),
-                verb_first=verb_first,
-                spaced=lex.spaced,
-                quals=quals,
-                soft=_WordSet.of(getattr(lex, fam.soft, ())),
-                self_refs=_WordSet.of(lex.self_refs),
-                negators=_WordSet.of(lex.negators),
-                weights=fam.weights,
-                soft_factor=fam.soft_factor,
-                benign_tail=re.compile(fam.benign_tail) if fam.benign_tail else None,
-                interrogative_ok=fam.interrogative_ok,
-            )
+        yield _Triplet(
+            name=f"{fam.name}.{lex.lang}",
+            type=fam.type,
+            regex=re.compile(_triplet_regex(lex, fam, verb_first)),
+            lead=v_group if verb_first else o_group,
+            requires=(v_group, o_group),
+            verb_first=verb_first,
+            spaced=lex.spaced,
+            quals=quals,
+            soft=_WordSet.of(getattr(lex, fam.soft, ())),
+            self_refs=_WordSet.of(lex.self_refs),
+            negators=_WordSet.of(lex.negators),
+            weights=fam.weights,
+            soft_factor=fam.soft_factor,
+            benign_tail=re.compile(fam.benign_tail) if fam.benign_tail else None,
+            interrogative_ok=fam.interrogative_ok,
+        )
 
 
 def _freedom(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
-    """"you have no restrictions" (addressed) and "no restrictions" (bare) for one language."""
+    """ "you have no restrictions" (addressed) and "no restrictions" (bare)."""
     if not lex.freedom_markers or not lex.freedom_objects:
         return
     markers = _bounded(_alternation(lex.freedom_markers), lex.spaced)
@@ -749,12 +864,12 @@ def _freedom(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
     lead = index.items(lex.freedom_objects)
     bare = rf"{markers}{_gap(lex.spaced, 2)}{objects}"
     yield _Phrase(f"freedom.{lex.lang}.bare", R.JB, R.FREEDOM_BARE_WEIGHT, re.compile(bare),
-                  lead, (lead,), back=90)  # fmt: skip
+                  lead, (lead,), back=90, ahead=30)  # fmt: skip
     if lex.addressees:
         who = _bounded(_alternation(lex.addressees), lex.spaced)
         addressed = rf"{who}{_gap(lex.spaced, 3)}{bare}"
         yield _Phrase(f"freedom.{lex.lang}.addressed", R.JB, R.FREEDOM_ADDRESSED_WEIGHT,
-                      re.compile(addressed), lead, (lead,), back=220)  # fmt: skip
+                      re.compile(addressed), lead, (lead,), back=220, ahead=30)  # fmt: skip
 
 
 def _cues(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
@@ -777,6 +892,7 @@ def _rules(index: _IndexBuilder) -> Iterator[_Phrase]:
             lead=group,
             requires=(group, *also),
             back=rule.back,
+            ahead=rule.ahead,
             raw=rule.raw,
             primary=rule.primary,
             interrogative_ok=rule.interrogative_ok,
@@ -791,6 +907,8 @@ class _Compiled:
 
     primary: dict[int, tuple[_Matcher, ...]]  # lead group -> matchers
     support: dict[int, tuple[_Matcher, ...]]
+    primary_leads: frozenset[int]
+    support_leads: frozenset[int]
     index: _AnchorIndex
     encoded: int
     invisible: int
@@ -811,18 +929,26 @@ def _by_lead(matchers: Iterable[_Matcher]) -> dict[int, tuple[_Matcher, ...]]:
 def _compile() -> _Compiled:
     index = _IndexBuilder()
     matchers: list[_Matcher] = list(_rules(index))
+    for merged, verb_first in _lexicon_groups():
+        matchers.extend(_triplets(merged, verb_first, index))
+    for spaced in (True, False):
+        kind = "spaced" if spaced else "unspaced"
+        same = [lex for lex in R.LEXICONS if lex.spaced == spaced]
+        matchers.extend(_freedom(_merge(same, kind, spaced), index))
     for lex in R.LEXICONS:
-        matchers.extend(_triplets(lex, index))
-        matchers.extend(_freedom(lex, index))
         matchers.extend(_cues(lex, index))
     encoded = index.special(r"[0-9a-z+/_=-]{20,}|%[0-9a-z]{2}%[0-9a-z]{2}%|\\x[0-9a-z]{2}")
     invisible = index.special(f"[{_INVISIBLE_CLASS}]")
     spaced = index.special(r"(?:^|[^a-z0-9])(?:[a-z][ .*_|/-]){4}[a-z](?:[^a-z0-9]|$)")
     transforms = tuple((t, index.items(t.triggers)) for t in R.TRANSFORMS)
     containers = tuple((c, re.compile(c.pattern)) for c in R.CONTAINERS)
+    primary = _by_lead(m for m in matchers if m.primary)
+    support = _by_lead(m for m in matchers if not m.primary)
     return _Compiled(
-        primary=_by_lead(m for m in matchers if m.primary),
-        support=_by_lead(m for m in matchers if not m.primary),
+        primary=primary,
+        support=support,
+        primary_leads=frozenset(primary),
+        support_leads=frozenset(support),
         index=_AnchorIndex(index),
         encoded=encoded,
         invisible=invisible,
@@ -886,16 +1012,18 @@ def _phrase_signals(view: _View, hits: list[_Hits]) -> list[_Signal]:
     only when a primary signal was found."""
     ctx = _Context(view, _C.negators, _C.self_refs)
     found: dict[tuple[str, int, int], _Signal] = {}
-    for table in (_C.primary, _C.support):
+    memos: list[dict[int, list[int]]] = [{} for _ in hits]
+    for table, leads in ((_C.primary, _C.primary_leads), (_C.support, _C.support_leads)):
         if table is _C.support and not found:
             break
-        for chunk in hits:
-            for lead in chunk.groups:
-                matchers = [m for m in table.get(lead, ()) if chunk.groups.issuperset(m.requires)]
-                if not matchers:
-                    continue
-                positions = _C.index.positions(lead, chunk, view.folded)
-                for matcher in matchers:
+        for chunk, memo in zip(hits, memos, strict=True):
+            for lead in chunk.groups & leads:
+                positions: list[int] | None = None
+                for matcher in table[lead]:
+                    if not chunk.groups.issuperset(matcher.requires):
+                        continue
+                    if positions is None:
+                        positions = _C.index.positions(lead, chunk, view.folded, memo)
                     for sig in matcher.signals(ctx, positions):
                         found.setdefault((sig.key, sig.start, sig.end), sig)
                 if len(found) >= MAX_SIGNALS:
@@ -937,14 +1065,37 @@ def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
 # Encoded payloads
 # ------------------------------------------------------------------------------------------
 
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){12,}")
+#: Encoded runs, as patterns valid for RE2 and ``re`` whose group 1 is the run.
+_HEX_RUN = r"(?:^|[^0-9A-Za-z])((?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){12,})"
+_PCT_RUN = r"((?:%[0-9A-Fa-f]{2}){6,})"
+_B64_RUN = r"(?:^|[^A-Za-z0-9+/=_-])([A-Za-z0-9+/_-]{20,}(?:\r?\n[A-Za-z0-9+/_-]{8,})*={0,2})"
 _HEX_PAIR = re.compile(r"[0-9A-Fa-f]{2}")
-_B64_RUN = re.compile(
-    r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}(?:\r?\n[A-Za-z0-9+/_-]{8,})*={0,2}"
-)
-_PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}){6,}")
 _TAG_RUN = re.compile("[\U000e0020-\U000e007e]{3,}")
 _NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
+
+
+def _run_finder(pattern: str) -> object:
+    """A compiled run finder: RE2 (linear and fast on long texts) or ``re``."""
+    return _re2.compile(pattern) if _re2 is not None else re.compile(pattern)
+
+
+_RUN_FINDERS = tuple(_run_finder(p) for p in (_HEX_RUN, _PCT_RUN, _B64_RUN))
+
+#: The shape of encoded *text*: printable ASCII bytes hex-encode as pairs starting with 2-7
+#: and base64-encode with every group of four starting with I-Z or a-f. Random ids, hashes
+#: and binary data rarely keep that shape for long, so the decoders run only after it.
+_ENCODED_TEXT = (
+    r"(?:[I-Za-f][A-Za-z0-9+/_-]{3}){6}|(?:[2-7][0-9A-Fa-f][ :,]?){12}|(?:%[0-9A-Fa-f]{2}){6}"
+)
+_ENCODED_PROBE = (
+    _re2.compile(_ENCODED_TEXT.encode()) if _re2 is not None else re.compile(_ENCODED_TEXT)
+)
+
+
+def _may_hold_encoded_text(raw: str) -> bool:
+    if _re2 is not None:
+        return _ENCODED_PROBE.search(raw.encode("utf-8", "surrogatepass")) is not None  # type: ignore[attr-defined]
+    return _ENCODED_PROBE.search(raw) is not None  # type: ignore[attr-defined]
 
 
 def _plausible_text(data: bytes) -> str | None:
@@ -956,71 +1107,108 @@ def _plausible_text(data: bytes) -> str | None:
     if len(text) < 8 or " " not in text.strip():
         return None
     bad = len(_NON_PRINTABLE.findall(text))
-    letters = sum(1 for c in text[:2048] if c.isalpha())
-    return text if bad <= len(text) // 20 and letters >= len(text[:2048]) // 2 else None
+    sample = text[:2048]
+    letters = sum(1 for c in sample if c.isalpha())
+    return text if bad <= len(text) // 20 and letters >= len(sample) // 2 else None
 
 
 @dataclass(frozen=True, slots=True)
 class _Decoded:
-    """A decoded payload: its text and, per decoded byte, the encoded view positions."""
+    """A decoded payload and the way back: every ``per_bytes`` decoded bytes come from
+    ``per_chars`` encoded characters, found at ``positions`` (view offsets)."""
 
     text: str
-    starts: tuple[int, ...]  # view position of the first encoded char of byte i
-    ends: tuple[int, ...]  # view position after the last encoded char of byte i
+    positions: Sequence[int]
+    per_bytes: int
+    per_chars: int
+
+    def span(self, b0: int, b1: int) -> tuple[int, int] | None:
+        """View span of the encoded characters that carry decoded bytes ``[b0, b1)``."""
+        size = len(self.positions)
+        k0 = (b0 // self.per_bytes) * self.per_chars
+        k1 = min(size, ((b1 - 1) // self.per_bytes + 1) * self.per_chars)
+        if b1 <= b0 or k0 >= size:
+            return None
+        return self.positions[k0], self.positions[k1 - 1] + 1
 
 
-def _decode_hex(raw: str, m: re.Match[str]) -> _Decoded | None:
-    pairs = [p for _, p in zip(range(MAX_DECODE_CHARS // 2), _HEX_PAIR.finditer(raw, m.start(), m.end()))]
-    text = _plausible_text(bytes(int(p.group(), 16) for p in pairs))
-    if text is None:
+_NOTHING = _Decoded("", (), 1, 1)
+_HEX_ONLY = re.compile(r"[0-9A-Fa-f]+")
+_TEXT_BYTES = frozenset([9, 10, 13, *range(32, 127), *range(0xC2, 0xF5), *range(0x80, 0xC0)])
+
+
+def _looks_textual(head: bytes) -> bool:
+    """Cheap early test on the first decoded bytes (binary data fails at once)."""
+    return bool(head) and all(b in _TEXT_BYTES for b in head)
+
+
+def _decode_hex(raw: str, start: int, end: int) -> _Decoded | None:
+    run = raw[start : min(end, start + MAX_DECODE_CHARS)].rstrip(" :,")
+    end = start + len(run)
+    if _HEX_ONLY.fullmatch(run):
+        run = run[: len(run) - len(run) % 2]
+        positions: Sequence[int] = range(start, start + len(run))
+        digits = run
+    else:
+        pairs = list(_HEX_PAIR.finditer(raw, start, end))
+        positions = [i for p in pairs for i in range(p.start(), p.end())]
+        digits = "".join(p.group() for p in pairs)
+    if not _looks_textual(bytes.fromhex(digits[:32])):
         return None
-    return _Decoded(text, tuple(p.start() for p in pairs), tuple(p.end() for p in pairs))
+    text = _plausible_text(bytes.fromhex(digits))
+    return None if text is None else _Decoded(text, positions, 1, 2)
 
 
-def _decode_base64(raw: str, m: re.Match[str]) -> _Decoded | None:
-    chars = [(i, c) for i, c in enumerate(raw[m.start() : m.end()], m.start()) if not c.isspace()]
-    chars = chars[:MAX_DECODE_CHARS]
-    body = "".join(c for _, c in chars).rstrip("=").replace("-", "+").replace("_", "/")
+def _decode_base64(raw: str, start: int, end: int) -> _Decoded | None:
+    run = raw[start:end]
+    if any(c.isspace() for c in run):
+        kept = [(i, c) for i, c in enumerate(run, start) if not c.isspace()][:MAX_DECODE_CHARS]
+        positions: Sequence[int] = [i for i, _ in kept]
+        body = "".join(c for _, c in kept)
+    else:
+        body = run[:MAX_DECODE_CHARS]
+        positions = range(start, start + len(body))
+    body = body.rstrip("=").replace("-", "+").replace("_", "/")
     if len(body) % 4 == 1:
         body = body[:-1]
     try:
+        if not _looks_textual(base64.b64decode(body[:24], validate=True)):
+            return None
         data = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
     text = _plausible_text(data)
-    if text is None:
-        return None
-    pos = [p for p, _ in chars]
-    starts = tuple(pos[min(len(pos) - 1, (i // 3) * 4)] for i in range(len(data)))
-    ends = tuple(pos[min(len(pos) - 1, (i // 3) * 4 + 3)] + 1 for i in range(len(data)))
-    return _Decoded(text, starts, ends)
+    return None if text is None else _Decoded(text, positions, 3, 4)
 
 
-def _decode_percent(raw: str, m: re.Match[str]) -> _Decoded | None:
-    span = raw[m.start() : min(m.end(), m.start() + MAX_DECODE_CHARS)]
-    data = unquote_to_bytes(span)
+def _decode_percent(raw: str, start: int, end: int) -> _Decoded | None:
+    end = min(end, start + MAX_DECODE_CHARS)
+    data = unquote_to_bytes(raw[start:end])
     text = _plausible_text(data)
-    if text is None:
-        return None
-    starts = tuple(m.start() + 3 * i for i in range(len(data)))
-    return _Decoded(text, starts, tuple(s + 3 for s in starts))
+    return None if text is None else _Decoded(text, range(start, end), 1, 3)
+
+
+_DECODERS = (_decode_hex, _decode_percent, _decode_base64)
 
 
 def _candidates(raw: str) -> Iterator[_Decoded]:
-    """Decodable runs, hex before base64 (a hex run is also valid base64 text)."""
+    """Decodable runs, hex before base64 (a hex run is also valid base64 text). A run that
+    does not decode yields an empty payload, so the caller can count the work."""
     taken: list[tuple[int, int]] = []
-    for regex, decoder in ((_HEX_RUN, _decode_hex), (_PCT_RUN, _decode_percent),
-                           (_B64_RUN, _decode_base64)):  # fmt: skip
-        for m in regex.finditer(raw):
-            if any(a <= m.start() and m.end() <= b for a, b in taken):
+    for finder, decoder in zip(_RUN_FINDERS, _DECODERS, strict=True):
+        for m in finder.finditer(raw):  # type: ignore[attr-defined]
+            start, end = m.span(1)
+            if any(a <= start and end <= b for a, b in taken):
                 continue
-            decoded = decoder(raw, m)
-            yield decoded if decoded is not None else _Decoded("", (), ())
+            decoded = decoder(raw, start, end)
+            yield _NOTHING if decoded is None else decoded
             if decoded is not None:
-                taken.append(m.span())
+                taken.append((start, end))
 
 
 def _decoded_signals(view: _View, depth: int, budget: _Budget) -> Iterator[_Signal]:
+    if not _may_hold_encoded_text(view.raw):
+        return
     for decoded in _candidates(view.raw):
         budget.examined += 1
         if budget.examined > MAX_CANDIDATES or budget.decodes >= MAX_DECODES:
@@ -1028,7 +1216,7 @@ def _decoded_signals(view: _View, depth: int, budget: _Budget) -> Iterator[_Sign
         if not decoded.text:
             continue
         budget.decodes += 1
-        budget.decoded_bytes += len(decoded.starts)
+        budget.decoded_bytes += len(decoded.text)
         if budget.decoded_bytes > MAX_DECODED_TOTAL:
             return
         yield from _map_decoded(view, decoded, _scan(decoded.text, depth + 1, budget))
@@ -1042,9 +1230,10 @@ def _map_decoded(view: _View, decoded: _Decoded, inner: list[_Signal]) -> Iterat
     for sig in inner:
         b0 = sig.start if ascii_only else len(text[: sig.start].encode())
         b1 = sig.end if ascii_only else len(text[: sig.end].encode())
-        if b1 <= b0 or b0 >= len(decoded.starts):
+        span = decoded.span(b0, b1)
+        if span is None:
             continue
-        s, e = view.to_orig(decoded.starts[b0], decoded.ends[min(b1, len(decoded.ends)) - 1])
+        s, e = view.to_orig(*span)
         e = min(e, s + INJECTION_MAX_CHARS)
         yield _Signal(sig.type, f"enc:{sig.key}", s, e, sig.weight, sig.primary, sig.reach)
         if sig.primary:
@@ -1121,7 +1310,9 @@ def _clusters(signals: Iterable[_Signal]) -> list[_Cluster]:
         if clusters and clusters[-1].accepts(sig):
             clusters[-1].add(sig)
         else:
-            clusters.append(_Cluster(sig.start, min(sig.end, sig.start + INJECTION_MAX_CHARS), [sig]))
+            clusters.append(
+                _Cluster(sig.start, min(sig.end, sig.start + INJECTION_MAX_CHARS), [sig])
+            )
     for sig in (s for s in ordered if not s.primary):
         for c in clusters:
             if sig.start - sig.reach < c.end and c.start < sig.end + sig.reach:

@@ -21,8 +21,8 @@ Placeholders
 ``settings.placeholder_style``:
 
 * ``tsz`` - TSZ's form ``[RID_TYPE_16hex]`` (``[TYPE_16hex]`` without a request
-  id). The hex is a keyed hash (HMAC-SHA256 with a per-engine random key) of the
-  rid, type and value: the same value gets the same placeholder within a request
+  id). The hex is a keyed hash (keyed BLAKE2b, a MAC, with a per-engine random
+  key) of the rid, type and value: the same value gets the same placeholder within a request
   (so an LLM can still tell two e-mails apart), it cannot be reversed, and it
   differs between engines.
 * ``type`` - ``[EMAIL]``, as TSZ's documentation shows.
@@ -37,7 +37,6 @@ Blocklist hits are always ``[BLOCKED]``.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -159,7 +158,7 @@ class Placeholders:
 
     def _tsz(self, kind: str, value: str) -> str:
         message = encode_text(f"{self._rid or ''}\x00{kind}\x00{value}")
-        digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()[:16]
+        digest = hashlib.blake2b(message, key=self._key, digest_size=8).hexdigest()
         if self._rid:
             return f"[{self._rid}_{kind}_{digest}]"
         return f"[{kind}_{digest}]"

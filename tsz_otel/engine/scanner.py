@@ -21,7 +21,7 @@ reads it, so one scanner is shared by any number of threads.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ __all__ = [
 
 _PASSED, _FAILED, _NONE = "passed", "failed", "none"
 _SET_MAX_MEM = 64 << 20
+_UNANCHORED = re2._Anchor.UNANCHORED
 _LOOKAHEAD_SLACK = 8  # widest look-ahead of any built-in form, with margin
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -73,105 +74,160 @@ def context_boost(text: str, start: int, spec: PatternSpec) -> float:
     return spec.context_boost if any(word in window for word in spec.context) else 0.0
 
 
+class _Texts:
+    """The views of one text a scan needs, each computed at most once.
+
+    Literal searches run on the UTF-8 bytes (``bytes.lower`` is fast for any text,
+    ``str.translate`` is not for non-ASCII text) and their positions are mapped
+    back to ``str`` offsets.
+    """
+
+    __slots__ = ("_lowered", "ascii", "data", "offsets", "text")
+
+    def __init__(self, text: str, data: bytes) -> None:
+        self.text = text
+        self.data = data
+        self.ascii = len(data) == len(text)
+        self.offsets = OffsetMap(text, data)
+        self._lowered: bytes | None = None
+
+    @property
+    def lowered(self) -> bytes:
+        """The UTF-8 text with ASCII letters lower-cased."""
+        if self._lowered is None:
+            self._lowered = self.data.lower()
+        return self._lowered
+
+
+def _literal_occurrences(
+    haystack: bytes, needles: tuple[bytes, ...], width: int
+) -> list[tuple[int, int]]:
+    """``(start, start + width)`` of every position where any needle starts, in order."""
+    if len(needles) == 1:
+        needle = needles[0]
+        found = haystack.find(needle)
+        out = []
+        while found >= 0:
+            out.append((found, found + width))
+            found = haystack.find(needle, found + 1)
+        return out
+    starts: set[int] = set()
+    for needle in needles:
+        found = haystack.find(needle)
+        while found >= 0:
+            starts.add(found)
+            found = haystack.find(needle, found + 1)
+    return [(start, start + width) for start in sorted(starts)]
+
+
 class CompiledForm:
     """One form of a row, compiled, with the strategy to find its matches."""
 
-    __slots__ = ("_builtin", "_locator", "_user", "form", "max_len", "row")
+    __slots__ = (
+        "_builtin",
+        "_locator",
+        "_needles",
+        "_user",
+        "_width",
+        "form",
+        "max_len",
+        "row",
+        "span_end",
+    )
 
     def __init__(self, row: CompiledRow, form: Form, spec: PatternSpec) -> None:
         self.row = row
         self.form = form
         self.max_len = spec.max_len
+        self.span_end = spec.max_len + _LOOKAHEAD_SLACK
         self._builtin: re.Pattern[str] | None = None
         self._user: UserRegex | None = None
         self._locator: Any = None
+        self._needles = tuple(literal.encode("utf-8") for literal in form.literals)
+        self._width = min((len(needle) for needle in self._needles), default=0)
         if spec.builtin:
             flags = re.ASCII | (re.IGNORECASE if spec.ignore_case else 0)
             self._builtin = re.compile(form.regex, flags)
-            if form.trigger:
-                self._locator = re2.compile(form.trigger.encode("utf-8"), options=_re2_options())
+            locate = form.locate or form.trigger
+            if locate and not form.literals:
+                self._locator = re2.compile(locate.encode("utf-8"), options=_re2_options())
         else:
             self._user = compile_user_regex(
                 spec.name, form.regex, case_insensitive=spec.ignore_case
             )
 
-    def spans(self, text: str, data: bytes, offsets: OffsetMap) -> Iterator[tuple[int, int]]:
-        """``(start, end)`` character spans of the form's matches in ``text``."""
+    def spans(self, texts: _Texts) -> list[tuple[int, int]]:
+        """``(start, end)`` character spans of the form's matches."""
         if self._user is not None:
-            yield from self._user.spans(text, data, offsets)
-            return
+            return list(self._user.spans(texts.text, texts.data, texts.offsets))
         rx = self._builtin
         assert rx is not None
         group = self.form.group
-        if self._locator is not None:
-            matches: Iterable[re.Match[str]] = self._located(rx, text, data, offsets)
+        if self.form.trigger is None:
+            matches: Iterable[re.Match[str]] = rx.finditer(texts.text)
         else:
-            matches = rx.finditer(text)
-        for m in matches:
-            yield m.span(group if group >= 0 else (m.lastindex or 0))
+            matches = self._located(rx, texts)
+        if group == 0:
+            return [m.span() for m in matches]
+        if group > 0:
+            return [m.span(group) for m in matches]
+        return [m.span(m.lastindex or 0) for m in matches]
 
-    def _located(
-        self, rx: re.Pattern[str], text: str, data: bytes, offsets: OffsetMap
-    ) -> Iterator[re.Match[str]]:
+    def _located(self, rx: re.Pattern[str], texts: _Texts) -> list[re.Match[str]]:
         """Matches of ``rx`` tried only around the trigger's occurrences.
 
-        Every match contains (or, with ``ahead``, follows) an occurrence of the
-        trigger, starts at most ``lookback`` before it and is at most ``max_len``
+        Every match contains an occurrence of the trigger (or its ``locate``
+        expression), starts at most ``lookback`` before it and is at most ``max_len``
         long, so searching those windows finds what ``finditer`` over the whole
         text would. Window ends leave room for look-aheads, and a match may not
         start before the end of the previous one.
         """
         form = self.form
+        text = texts.text
         size = len(text)
+        found: list[re.Match[str]] = []
         floor = 0
-        for first, last in self._occurrences(text, data, offsets):
+        searched = 0  # window starts below this were already tried
+        exact = form.at_trigger or bool(form.left_chars)
+        for first, last in self._occurrences(texts):
             if last <= floor:
                 continue
-            if form.at_trigger or form.left_chars:
+            if exact:
                 start = first
                 if form.left_chars:
                     before = text[max(floor, first - form.lookback) : first]
                     start -= len(before) - len(before.rstrip(form.left_chars))
-                if start < floor:
-                    continue
-                m = rx.match(text, start, min(size, start + self.max_len + _LOOKAHEAD_SLACK))
-                if m is not None and m.end() > m.start():
-                    yield m
-                    floor = m.end()
+                if start >= floor:
+                    m = rx.match(text, start, min(size, start + self.span_end))
+                    if m is not None and m.end() > m.start():
+                        found.append(m)
+                        floor = m.end()
                 continue
-            low = max(floor, first - form.lookback)
-            latest = last + form.ahead
-            high = min(size, latest + self.max_len + _LOOKAHEAD_SLACK)
+            low = max(floor, searched, first - form.lookback)
+            latest = last
+            high = min(size, latest + self.span_end)
+            searched = latest + 1
             while low <= latest:
                 m = rx.search(text, low, high)
                 if m is None or m.start() > latest:
                     break
                 if m.end() > m.start():
-                    yield m
+                    found.append(m)
                     floor = m.end()
                 low = max(m.end(), m.start() + 1)
+        return found
 
-    def _occurrences(self, text: str, data: bytes, offsets: OffsetMap) -> Iterator[tuple[int, int]]:
+    def _occurrences(self, texts: _Texts) -> list[tuple[int, int]]:
         """``(start, end)`` character offsets of trigger occurrences, in order."""
-        form = self.form
-        if not form.literals:
-            for occurrence in self._locator.finditer(data):
-                b0, b1 = occurrence.span()
-                yield offsets.char(b0), offsets.char(b1)
-            return
-        haystack = text
-        if form.literals_ignore_case:
-            haystack = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-        found = [(haystack.find(lit), lit) for lit in form.literals]
-        pending = [(pos, lit) for pos, lit in found if pos >= 0]
-        while pending:
-            pos, lit = min(pending)
-            yield pos, pos + len(lit)
-            pending = [
-                (haystack.find(other, pos + 1), other) if at <= pos else (at, other)
-                for at, other in pending
-            ]
-            pending = [(at, other) for at, other in pending if at >= 0]
+        if self._needles:
+            haystack = texts.lowered if self.form.literals_ignore_case else texts.data
+            found = _literal_occurrences(haystack, self._needles, self._width)
+        else:
+            found = _re2_spans(self._locator, texts.data)
+        if texts.ascii:
+            return found
+        char = texts.offsets.char
+        return [(char(b0), char(b1)) for b0, b1 in found]
 
 
 class CompiledRow:
@@ -269,13 +325,34 @@ class Scanner:
         if data is None:
             data = encode_text(text)
         out: list[Match] = []
-        offsets = OffsetMap(text, data)
+        texts = _Texts(text, data)
         for form in self.candidate_forms(data):
-            row = form.row
-            for start, end in form.spans(text, data, offsets):
+            evaluate = form.row.evaluate
+            for start, end in form.spans(texts):
                 if end > start:
-                    row.evaluate(text, start, end, out)
+                    evaluate(text, start, end, out)
         return out
+
+
+def _re2_spans(locator: Any, data: bytes) -> list[tuple[int, int]]:
+    """Non-overlapping match spans of a compiled RE2 pattern over ``data``.
+
+    Uses the binding's ``Match`` directly when available: the ``finditer``
+    wrapper builds a match object per hit, which costs more than the search.
+    """
+    raw = getattr(locator, "_regexp", None)
+    if raw is None:  # pragma: no cover - other google-re2 versions
+        return [m.span() for m in locator.finditer(data)]
+    size = len(data)
+    position = 0
+    found: list[tuple[int, int]] = []
+    while position <= size:
+        start, end = raw.Match(_UNANCHORED, data, position, size)[0]
+        if start < 0:
+            break
+        found.append((start, end))
+        position = end if end > position else position + 1
+    return found
 
 
 def _re2_options() -> Any:
@@ -368,12 +445,10 @@ def _run_start(text: str, rule: HoldRule) -> int:
 def _open_block(text: str, rule: HoldRule) -> int | None:
     """Start of the last opening (within ``max_len``) that has no closing after it."""
     assert rule.opening is not None and rule.closing is not None
-    last = None
-    for last in rule.opening.finditer(text, max(0, len(text) - rule.max_len)):
-        pass
-    if last is None or rule.closing.search(text, last.end()):
+    openings = list(rule.opening.finditer(text, max(0, len(text) - rule.max_len)))
+    if not openings or rule.closing.search(text, openings[-1].end()):
         return None
-    return last.start()
+    return openings[-1].start()
 
 
 def stable_prefix(text: str, rules: Sequence[HoldRule], max_hold: int) -> int:
@@ -403,7 +478,8 @@ def stable_prefix(text: str, rules: Sequence[HoldRule], max_hold: int) -> int:
         moved = False
         for rule in words:
             low = max(floor, hold - rule.window)
-            segment = text[low:size].translate(_ASCII_LOWER)
+            segment = text[low:size]
+            segment = segment.lower() if segment.isascii() else segment.translate(_ASCII_LOWER)
             for word in rule.words:
                 found = segment.find(word)
                 if found >= 0 and low + found < hold:

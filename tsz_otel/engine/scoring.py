@@ -47,6 +47,7 @@ finding", which is what the threshold is documented to mean.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -64,6 +65,7 @@ __all__ = [
     "combine_ai",
     "overall_confidence",
     "resolve_thresholds",
+    "round2",
 ]
 
 Action = Literal["ALLOW", "MASK", "BLOCK"]
@@ -78,6 +80,20 @@ OTHER_CATEGORY_SCORE = 0.45
 DETECTION_WEIGHT = 1.0
 BLOCKLIST_WEIGHT = 2.0
 VALIDATOR_WEIGHT = 1.5
+
+
+def round2(value: float) -> float:
+    """Half-up rounding to two decimals, exactly :func:`~tsz_otel.models.round_confidence`.
+
+    The float arithmetic decides unless the value sits within a hair of a
+    ``.xx5`` boundary; only then the (slower) decimal rounding of the models runs.
+    """
+    scaled = value * 100.0
+    low = math.floor(scaled)
+    fraction = scaled - low
+    if abs(fraction - 0.5) > 1e-6:
+        return (low + (1 if fraction > 0.5 else 0)) / 100.0
+    return round_confidence(value)
 
 
 def category_score(category: str) -> float:
@@ -133,10 +149,10 @@ def combine_ai(regex_score: float | None, ai_score: float | None) -> tuple[float
     ``AI``. Only the regex path: ``REGEX``.
     """
     if ai_score is None:
-        return round_confidence(regex_score or 0.0), "REGEX"
+        return round2(regex_score or 0.0), "REGEX"
     if regex_score is None:
-        return round_confidence(ai_score), "AI"
-    return round_confidence((regex_score + ai_score) / 2.0), "HYBRID"
+        return round2(ai_score), "AI"
+    return round2((regex_score + ai_score) / 2.0), "HYBRID"
 
 
 def overall_confidence(
@@ -152,4 +168,4 @@ def overall_confidence(
     for score in validator_scores:
         total += VALIDATOR_WEIGHT * score
         weight += VALIDATOR_WEIGHT
-    return round_confidence(total / weight) if weight else 0.0
+    return round2(total / weight) if weight else 0.0

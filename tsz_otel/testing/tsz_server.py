@@ -41,6 +41,14 @@ import re2
 from pydantic import BaseModel, ValidationError
 
 from ..config import Settings
+from ..engine.redaction import BLOCKED
+from ..engine.scoring import (
+    BLOCKLIST,
+    action_for,
+    category_score,
+    overall_confidence,
+    resolve_thresholds,
+)
 from ..errors import ConfigurationError
 from ..models import (
     AllowlistItem,
@@ -72,11 +80,6 @@ SEED_PATTERNS: tuple[tuple[str, str, str], ...] = (
      r"(?i)(ignore previous instructions|forget all prior instructions)"),
 )  # fmt: skip
 """Default pattern rows (name, category, RE2 regex), as a TSZ database is seeded."""
-
-_CATEGORY_SCORE = {"SECRET": 0.70, "INJECTION": 0.65, "PII": 0.60}
-_OTHER_SCORE = 0.45
-_WEIGHT_BLOCKLIST, _WEIGHT_VALIDATOR = 2.0, 1.5
-_BLOCKLIST = "BLOCKLIST"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +193,10 @@ class _Detector:
             breakdown=breakdown,
             blocked=blocked,
             contains_pii=bool(kept),
-            overall_confidence=_overall(kept, report.results),
+            overall_confidence=overall_confidence(
+                ((d.type, d.confidence_score) for d in kept),
+                (r.confidence_score for r in report.results),
+            ),
             message="; ".join(messages) or None,
         )
 
@@ -203,10 +209,8 @@ class _Detector:
         for item in blacklist:
             needle = item.value.encode("utf-8")
             for start in _occurrences(data, needle):
-                end = start + len(needle)
-                found.append(
-                    _result(_BLOCKLIST, item.value, "[BLOCKED]", (start, end), 1.0, "BLOCK")
-                )
+                span = (start, start + len(needle))
+                found.append(_result(BLOCKLIST, item.value, BLOCKED, span, 1.0, "BLOCK"))
         for compiled in patterns:
             for match in compiled.regex.finditer(data):
                 start, end = match.span()
@@ -219,7 +223,7 @@ class _Detector:
     def _pattern_result(
         self, pattern: Pattern, value: str, start: int, end: int, rid: str | None
     ) -> DetectionResult:
-        score = _CATEGORY_SCORE.get(pattern.Category.upper(), _OTHER_SCORE)
+        score = category_score(pattern.Category)
         explanation = ConfidenceExplanation(
             source="HYBRID",
             regex_score=score,
@@ -227,13 +231,15 @@ class _Detector:
             pattern_active=True,
             final_score=score,
         )
-        allow = pattern.AllowThreshold
-        block = pattern.BlockThreshold
-        action = _action(
-            score,
-            self.settings.allow_threshold if allow is None else allow,
-            self.settings.block_threshold if block is None else block,
+        thresholds = resolve_thresholds(
+            pattern.Category,
+            allow=self.settings.allow_threshold,
+            block=self.settings.block_threshold,
+            category_blocks=self.settings.category_thresholds,
+            pattern_allow=pattern.AllowThreshold,
+            pattern_block=pattern.BlockThreshold,
         )
+        action = action_for(score, thresholds)
         placeholder = _placeholder(pattern.Name, rid)
         return _result(pattern.Name, value, placeholder, (start, end), score, action, explanation)
 
@@ -274,14 +280,6 @@ def _placeholder(name: str, rid: str | None) -> str:
     return f"[{rid}_{name}_{tag}]" if rid else f"[{name}_{tag}]"
 
 
-def _action(score: float, allow: float, block: float) -> str:
-    if allow > block:
-        return "MASK"
-    if score >= block:
-        return "BLOCK"
-    return "ALLOW" if score < allow else "MASK"
-
-
 def _overlap_filter(candidates: list[DetectionResult]) -> list[DetectionResult]:
     """Leftmost first, longest first on ties; keep a candidate only past the last kept."""
     ordered = sorted(candidates, key=lambda d: (d.start, -d.end))
@@ -300,14 +298,6 @@ def _redact(data: bytes, kept: list[DetectionResult]) -> str:
         cursor = detection.end
     out.append(data[cursor:])
     return b"".join(out).decode("utf-8", "surrogatepass")
-
-
-def _overall(kept: list[DetectionResult], validators: list[Any]) -> float:
-    weighted = [
-        (d.confidence_score, _WEIGHT_BLOCKLIST if d.type == _BLOCKLIST else 1.0) for d in kept
-    ] + [(v.confidence_score, _WEIGHT_VALIDATOR) for v in validators]
-    total = sum(weight for _, weight in weighted)
-    return sum(score * weight for score, weight in weighted) / total if total else 0.0
 
 
 class TszTestServer:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .base import CONFIDENCE, Check, CheckContext, GuardrailOutcome, ValidationReport, Validator
 from .kinds import BUILTINS
-from .registry import Detector, PreparedValidators, ValidatorRegistry, load_template
+from .registry import Detector, PreparedValidators, ValidatorRegistry
 from .toxicity import ToxicityLexicon, ToxicityScore
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "ValidationReport",
     "Validator",
     "ValidatorRegistry",
-    "load_template",
     "template_path",
 ]
 

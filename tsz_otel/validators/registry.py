@@ -5,8 +5,9 @@ Definitions come from three places, all through the same all-or-nothing door:
 * the built-ins (``JSON``, ``XML``, ``NO_PII``, ``NO_SECRETS``, ``NO_INJECTION``,
   ``TOXIC_LANGUAGE``), present unless ``builtins=False``;
 * templates (``import_template``; TSZ's ``{"template": {...}}`` body, a ``Template``, or a
-  JSON/YAML file), whose validators upsert by name, every field replaced (TSZ keeps a
-  stale ``expected_response``);
+  JSON/YAML file, read by :func:`tsz_otel.engine.templates.load_template`), whose
+  validators upsert by name, every field replaced (TSZ keeps a stale
+  ``expected_response``);
 * code: ``add(FormatValidator(...))``, ``add_function(name, fn)`` or any object that
   satisfies :class:`~tsz_otel.validators.base.Validator`.
 
@@ -24,27 +25,26 @@ it as a blocking error result (TSZ's behaviour), ``ignore`` skips it.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
 from ..config import Settings
+from ..engine.templates import TemplateSource, load_template
 from ..errors import ConfigurationError, TemplateError, UnknownGuardrailError
-from ..models import DetectionResult, DetectResponse, FormatValidator, Template, TemplateImport
+from ..models import DetectionResult, DetectResponse, FormatValidator
 from .base import Check, CheckContext, GuardrailOutcome, ValidationReport, Validator
 from .kinds import BUILTINS, AIPromptValidator, FunctionValidator, compile_validator
 
 if TYPE_CHECKING:
     from ..ai import AIClient, Verdict
 
-__all__ = ["Detector", "PreparedValidators", "ValidatorRegistry", "load_template"]
+__all__ = ["Detector", "PreparedValidators", "ValidatorRegistry"]
 
 _logger = logging.getLogger(__name__)
 _logger.addHandler(logging.NullHandler())
@@ -160,10 +160,13 @@ class ValidatorRegistry:
             self._entries = MappingProxyType(entries)
             return True
 
-    def import_template(self, template: Template | Mapping[str, Any] | str | Path) -> list[str]:
+    def import_template(self, template: TemplateSource) -> list[str]:
         """Import a template's validators (all or none); returns their names.
 
-        Raises :class:`TemplateError` when the template or any validator in it is bad.
+        ``template`` is what :func:`tsz_otel.engine.templates.load_template` reads (a
+        path, a dict or a ``Template``). Raises :class:`TemplateError` when the template
+        or any validator in it is bad. (``Engine.import_template`` imports a template's
+        patterns and validators together, through :meth:`prepare` and :meth:`commit`.)
         """
         loaded = load_template(template)
         try:
@@ -319,35 +322,3 @@ def _verdict_check(verdict: Verdict) -> Check:
     if verdict.passed is None:
         return Check("error", f"AI model call failed ({verdict.error or 'error'})")
     return Check.of(verdict.passed, "model answer is not the expected response")
-
-
-def load_template(source: Template | Mapping[str, Any] | str | Path) -> Template:
-    """A template from a model, a dict (bare or TSZ's ``{"template": ...}``) or a file.
-
-    Files are JSON, or YAML when the name ends in ``.yaml``/``.yml``.
-    """
-    if isinstance(source, Template):
-        return source
-    try:
-        data = _read_template_file(Path(source)) if isinstance(source, str | Path) else source
-        if isinstance(data, Mapping) and "template" in data:
-            return TemplateImport.model_validate(data).template
-        return Template.model_validate(data)
-    except OSError as exc:
-        raise TemplateError(f"cannot read template file {source}: {exc.strerror}") from exc
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
-        )
-        raise TemplateError(f"template is not valid: {problems}") from exc
-    except ValueError as exc:
-        raise TemplateError(f"template file {source} is not valid JSON/YAML") from exc
-
-
-def _read_template_file(path: Path) -> Any:
-    raw = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        return yaml.safe_load(raw)
-    return json.loads(raw)
