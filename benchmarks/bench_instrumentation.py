@@ -8,13 +8,18 @@ machine noise hits them alike:
 * ``plain``: no instrumentation;
 * ``official``: ``opentelemetry-instrumentation-genai-openai`` (tracing only, content off);
 * ``tsz observe``: the tsz openai instrumentor in observe mode (``chat`` span, input and
-  output ``apply_guardrail`` spans with their finding events and metrics);
+  output ``apply_guardrail`` spans with their finding events and metrics), as shipped:
+  observe-mode checks run on the instrumentor's worker thread (``TSZ_OBSERVE_ASYNC``);
+* ``tsz observe, inline``: the same with ``TSZ_OBSERVE_ASYNC=false`` (the caller waits for
+  both checks), to show what the checks themselves cost;
 * ``tsz mask``: the same in mask mode (the prompt is redacted before it is sent);
 * ``tsz + official``: both at once (the official span is the parent).
 
 Every variant exports through ``SimpleSpanProcessor`` to an exporter that drops spans, with
 a ``MeterProvider`` (so spans, events and metric points are really built). Reported: the
-median and p99 µs per call, the added µs over ``plain`` (medians) and the ratio. Two 1 KB
+median and p99 µs per call, the added µs over ``plain`` (the median over rounds of each
+round's median difference, so slow drift of a shared machine cancels out) and the ratio of
+medians. Two 1 KB
 prompts: one clean, one carrying an e-mail address and a phone number (findings are
 recorded as events, which is the heavier case).
 
@@ -54,7 +59,14 @@ PROMPTS: tuple[tuple[str, str], ...] = (
 )
 ANSWER = "Lisbon in May is lovely: mild weather, long evenings and plenty of festivals. " * 1
 CHUNK = 4  # ANSWER in ~20 stream chunks
-VARIANTS = ("plain", "official", "tsz observe", "tsz mask", "tsz + official")
+VARIANTS = (
+    "plain",
+    "official",
+    "tsz observe",
+    "tsz observe, inline",
+    "tsz mask",
+    "tsz + official",
+)
 
 
 class _Drop(SpanExporter):
@@ -75,7 +87,7 @@ class _Budget:
 
     @classmethod
     def of(cls, smoke: bool) -> _Budget:
-        return cls(rounds=1, calls=2, warmup=1) if smoke else cls(rounds=10, calls=60, warmup=20)
+        return cls(rounds=1, calls=2, warmup=1) if smoke else cls(rounds=12, calls=20, warmup=5)
 
 
 # --------------------------------------------------------------------------- the server
@@ -135,14 +147,19 @@ class _Variants:
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(_Drop()))
         self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
         settings = Settings.from_env(environ={})
+        inline = Settings.from_env(environ={}, observe_async=False)
         self._guards = {
-            mode: Guard(
-                settings,
+            name: Guard(
+                chosen,
                 mode=mode,
                 tracer_provider=self.tracer_provider,
                 meter_provider=self.meter_provider,
             )
-            for mode in ("observe", "mask")
+            for name, mode, chosen in (
+                ("observe", "observe", settings),
+                ("observe, inline", "observe", inline),
+                ("mask", "mask", settings),
+            )
         }
         self._official = OpenAIInstrumentor()
         self._tsz = TszOpenAIInstrumentor()
@@ -155,13 +172,16 @@ class _Variants:
         if "official" in variant:
             self._official.instrument(**providers, meter_provider=self.meter_provider)
         if variant.startswith("tsz"):
-            mode = "mask" if "mask" in variant else "observe"
-            self._tsz.instrument(guard=self._guards[mode], **providers)
+            name = "mask" if "mask" in variant else "observe"
+            name += ", inline" if "inline" in variant else ""
+            self._tsz.instrument(guard=self._guards[name], **providers)
 
     def _remove(self) -> None:
-        for instrumentor in (self._official, self._tsz):
-            if instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.uninstrument()
+        if self._tsz.is_instrumented_by_opentelemetry:
+            self._tsz.force_flush(30)  # background checks are part of this variant's batch
+            self._tsz.uninstrument()
+        if self._official.is_instrumented_by_opentelemetry:
+            self._official.uninstrument()
 
     @contextmanager
     def active(self, variant: str) -> Iterator[None]:
@@ -205,10 +225,14 @@ def _timed(fn: Callable[[], object], calls: int) -> list[float]:
     return samples
 
 
+Samples = dict[str, list[list[float]]]
+"""Per variant, per round, the µs of each call."""
+
+
 def _measure(
     variants: _Variants, fn: Callable[[], object], budget: _Budget, names: Sequence[str]
-) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in names}
+) -> Samples:
+    samples: Samples = {name: [] for name in names}
     for round_index in range(budget.rounds):
         shift = round_index % len(names)
         for name in [*names[shift:], *names[:shift]]:
@@ -216,25 +240,31 @@ def _measure(
                 for _ in range(budget.warmup):
                     fn()
                 gc.collect()
-                samples[name] += _timed(fn, budget.calls)
+                samples[name].append(_timed(fn, budget.calls))
     return samples
 
 
-def _rows(label: str, kind: str, samples: dict[str, list[float]]) -> list[dict[str, Any]]:
-    plain = statistics.median(samples["plain"])
+def _rows(label: str, kind: str, samples: Samples) -> list[dict[str, Any]]:
+    plain_rounds = [statistics.median(batch) for batch in samples["plain"]]
+    plain = statistics.median([v for batch in samples["plain"] for v in batch])
     rows = []
-    for name in samples:
-        median = statistics.median(samples[name])
+    for name, batches in samples.items():
+        values = [v for batch in batches for v in batch]
+        paired = [
+            statistics.median(batch) - base
+            for batch, base in zip(batches, plain_rounds, strict=True)
+        ]
+        median = statistics.median(values)
         rows.append(
             {
                 "table": f"{kind}, µs per call",
                 "prompt": label,
                 "variant": name,
                 "median": median,
-                "p99": percentile(samples[name], 0.99),
-                "added (median)": median - plain,
+                "p99": percentile(values, 0.99),
+                "added (median)": statistics.median(paired),
                 "ratio": median / plain,
-                "calls": len(samples[name]),
+                "calls": len(values),
             }
         )
     return rows

@@ -1,19 +1,23 @@
-"""What tsz-otel's own outbound HTTP calls share: error translation and per-loop clients.
+"""What tsz-otel's own outbound HTTP calls share: clients, error translation, suppression.
 
-Used by :mod:`tsz_otel.remote` (a TSZ server) and :mod:`tsz_otel.ai` (a model endpoint).
-Callers only ever see :class:`~tsz_otel.errors.RemoteError` subclasses, chosen by one
-table, and the messages name the endpoint and status, never a request or response body
-(a body can echo a scanned value).
+Used by :mod:`tsz_otel.remote` (a TSZ server) and :mod:`tsz_otel.ai` (a model endpoint)
+through :class:`HttpClients`. Every call runs under ``suppress_instrumentation()``, so
+HTTP instrumentations (tsz-otel's own included) neither trace nor scan it. Callers only
+ever see :class:`~tsz_otel.errors.RemoteError` subclasses, chosen by one table, and the
+messages name the endpoint and status, never a request or response body (a body can echo
+a scanned value).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import weakref
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import httpx
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from .errors import (
     RemoteAuthError,
@@ -24,7 +28,7 @@ from .errors import (
     RemoteUnavailableError,
 )
 
-__all__ = ["PerLoop", "check_status", "translate_error"]
+__all__ = ["HttpClients", "PerLoop", "check_status", "translate_error"]
 
 T = TypeVar("T")
 
@@ -89,3 +93,66 @@ class PerLoop(Generic[T]):
     def pop(self) -> T | None:
         """Remove and return the current loop's object (to close it), if any."""
         return self._items.pop(asyncio.get_running_loop(), None)
+
+
+class HttpClients:
+    """A sync client and one async client per event loop, with the same options.
+
+    One TLS context is built here and shared: httpx builds a new one for every client
+    (about 50 ms), and an async client is made for every event loop that uses us.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        base_url: str = "",
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "base_url": base_url,
+            "headers": dict(headers or {}),
+            "timeout": timeout,
+            "verify": _tls_context(),
+        }
+        self._async_transport = async_transport
+        self._sync = httpx.Client(**self._options, transport=transport)
+        self._async: PerLoop[httpx.AsyncClient] = PerLoop(self._new_async)
+
+    def send(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        """One request; failures and non-2xx answers raise our :class:`RemoteError`."""
+        try:
+            with suppress_instrumentation():
+                response = self._sync.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise translate_error(exc, what) from exc
+        check_status(response, what)
+        return response
+
+    async def asend(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
+        """Async twin of :meth:`send`."""
+        try:
+            with suppress_instrumentation():
+                response = await self._async.get().request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise translate_error(exc, what) from exc
+        check_status(response, what)
+        return response
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        """Close the current event loop's async client (if it made one)."""
+        client = self._async.pop()
+        if client is not None:
+            await client.aclose()
+
+    def _new_async(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._options, transport=self._async_transport)
+
+
+def _tls_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()

@@ -64,6 +64,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "restore_output": ("TSZ_RESTORE_OUTPUT",),
     "http_hosts": ("TSZ_HTTP_HOSTS",),
     "http_paths": ("TSZ_HTTP_PATHS",),
+    "observe_async": ("TSZ_OBSERVE_ASYNC",),
     "engine": ("TSZ_ENGINE",),
     "base_url": ("TSZ_BASE_URL",),
     "admin_key": ("TSZ_ADMIN_KEY",),
@@ -129,6 +130,7 @@ class Settings(BaseModel):
     restore_output: bool = False
     http_hosts: tuple[str, ...] = ()  # httpx instrumentor: only these hosts (empty: any)
     http_paths: tuple[str, ...] = ()  # httpx instrumentor: extra "<path suffix>=<format>"
+    observe_async: bool = True  # instrumentors: observe-mode checks off the caller's thread
     engine: Literal["inline", "remote"] = "inline"
     base_url: str | None = None
     admin_key: str | None = None

@@ -35,10 +35,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from opentelemetry import propagate
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._http import PerLoop, check_status, translate_error
+from ._http import HttpClients
 from .config import Settings
 from .engine.regex import OffsetMap
 from .engine.scoring import BLOCKLIST, Action, action_for, resolve_thresholds
@@ -96,12 +95,13 @@ class RemoteEngine:
         self.timeout = timeout
         self.admin_key = admin_key
         self.settings = settings or Settings()
-        self._headers = dict(headers or {})
-        self._async_transport = async_transport
-        self._client = httpx.Client(
-            base_url=self.base_url, timeout=timeout, headers=self._headers, transport=transport
+        self._http = HttpClients(
+            timeout=timeout,
+            base_url=self.base_url,
+            headers=headers,
+            transport=transport,
+            async_transport=async_transport,
         )
-        self._aclients: PerLoop[httpx.AsyncClient] = PerLoop(self._new_aclient)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RemoteEngine:
@@ -236,12 +236,11 @@ class RemoteEngine:
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     async def aclose(self) -> None:
-        client = self._aclients.pop()
-        if client is not None:
-            await client.aclose()
+        """Close this event loop's async connections (the sync client stays usable)."""
+        await self._http.aclose()
 
     def __enter__(self) -> RemoteEngine:
         return self
@@ -279,29 +278,14 @@ class RemoteEngine:
         self, method: str, path: str, body: Any = None, *, admin: bool = False
     ) -> httpx.Response:
         headers = self._request_headers(admin)
-        what = f"TSZ {method} {path}"
-        try:
-            with suppress_instrumentation():
-                response = self._client.request(method, path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise translate_error(exc, what) from exc
-        check_status(response, what)
-        return response
+        return self._http.send(method, path, f"TSZ {method} {path}", json=body, headers=headers)
 
     async def _asend(
         self, method: str, path: str, body: Any = None, *, admin: bool = False
     ) -> httpx.Response:
         headers = self._request_headers(admin)
         what = f"TSZ {method} {path}"
-        try:
-            with suppress_instrumentation():
-                response = await self._aclients.get().request(
-                    method, path, json=body, headers=headers
-                )
-        except httpx.HTTPError as exc:
-            raise translate_error(exc, what) from exc
-        check_status(response, what)
-        return response
+        return await self._http.asend(method, path, what, json=body, headers=headers)
 
     def _probe(self, path: str) -> bool:
         try:
@@ -316,14 +300,6 @@ class RemoteEngine:
         except RemoteError:
             return False
         return True
-
-    def _new_aclient(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=self.timeout,
-            headers=self._headers,
-            transport=self._async_transport,
-        )
 
     def _completed(self, text: str, response: DetectResponse) -> DetectResponse:
         """Fill what the wire does not carry: ``str`` offsets and the action."""

@@ -10,18 +10,25 @@ returned (output).
 
 With ``TSZ_RESTORE_OUTPUT=true`` the values masked on input are put back into the answer
 for the caller (:class:`Restorer`), after the answer itself was checked.
+
+In observe mode nothing of the call depends on a verdict, so with ``TSZ_OBSERVE_ASYNC``
+(default true) the checks run on a :class:`Worker` thread instead of the caller's: the
+call is not slowed by them, the ``apply_guardrail`` spans (children of the LLM span)
+appear a moment later, and the LLM span keeps the end time of the call.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import queue
 import re
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+from opentelemetry.trace import Tracer
 
 from tsz_otel.config import Settings
 from tsz_otel.guard import Guard, Verdict
@@ -32,7 +39,7 @@ from ._formats import Segment, WireFormat, segments
 from ._llm_span import LLMCall
 from ._overrides import CallOptions
 
-__all__ = ["Guarding", "InputResult", "Restorer", "guard_from_kwargs"]
+__all__ = ["Guarding", "InputResult", "Restorer", "Worker", "guard_from_kwargs"]
 
 _logger = logging.getLogger(__name__)
 
@@ -108,6 +115,72 @@ def _write_back(found: Sequence[Segment], verdict: Verdict) -> bool:
     return changed
 
 
+class Worker:
+    """One background thread running guard work in submission order.
+
+    Used for observe-mode checks (``TSZ_OBSERVE_ASYNC``, the call never waits for them)
+    and stream-async checks. FIFO order means a call's input check, output check and the
+    end of its LLM span happen in that order. When the backlog is full, or after
+    :meth:`shutdown`, work runs inline in the caller's thread instead (back-pressure).
+    """
+
+    MAX_BACKLOG: Final = 1024
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, work: Callable[[], object]) -> None:
+        with self._idle:
+            inline = self._closed or self._pending >= self.MAX_BACKLOG
+            if not inline:
+                self._pending += 1
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="tsz-guard-worker", daemon=True
+                    )
+                    self._thread.start()
+        if inline:
+            _run_quietly(work)
+        else:
+            self._queue.put(work)
+
+    def _run(self) -> None:
+        while True:
+            work = self._queue.get()
+            if work is None:
+                return
+            _run_quietly(work)
+            with self._idle:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far ran; whether it did in time."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def shutdown(self, timeout: float | None = 30.0) -> None:
+        self.flush(timeout)
+        with self._idle:
+            self._closed = True
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+
+def _run_quietly(work: Callable[[], object]) -> None:
+    try:
+        work()
+    except Exception:  # background guard work must never surface anywhere
+        _logger.exception("background guardrail work failed")
+
+
 class Guarding:
     """The guard and what the wrappers derive from its settings (see the module)."""
 
@@ -117,9 +190,42 @@ class Guarding:
         self.roles = frozenset(self.settings.input_roles)
         self.defaults = CallOptions.defaults(self.settings)
         self.output_mode = guard.mode_for(_OUTPUT)
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._pending: set[Future[Any]] = set()
+        background = self.settings.observe_async
+        self.defer_input = background and guard.mode_for(_INPUT) is RolloutMode.OBSERVE
+        self.defer_output = background and self.output_mode is RolloutMode.OBSERVE
+        self.worker = Worker()
+
+    def start_llm(
+        self, tracer: Tracer, fmt: WireFormat, model: str | None, url: str, stream: bool
+    ) -> LLMCall:
+        """The call's LLM span; ended by the worker when checks run in the background."""
+        llm = LLMCall.start(tracer, fmt, model, url, stream)
+        if self.defer_input or self.defer_output:
+            llm.scheduler = self.worker.submit
+        return llm
+
+    def _later(
+        self,
+        messages: list[dict[str, str]],
+        target: str,
+        rid: str | None,
+        options: CallOptions,
+        llm: LLMCall,
+    ) -> None:
+        """Queue an observe-mode check (a child of the LLM span, decided in observe mode)."""
+        guard = self.guard
+
+        def check() -> None:
+            guard.check(
+                messages,
+                target,
+                rid=rid,
+                guardrails=options.guardrails,
+                parent=llm.context,
+                raise_on_block=False,
+            )
+
+        self.worker.submit(check)
 
     # ------------------------------------------------------------------ input
 
@@ -143,6 +249,9 @@ class Guarding:
         found = self._input_segments(fmt, body)
         if not found:
             return InputResult(body, None, None)
+        if self.defer_input:
+            self._later(_messages(found), _INPUT, options.rid, options, llm)
+            return InputResult(body, None, None)
         verdict = self.guard.check(
             _messages(found),
             _INPUT,
@@ -158,6 +267,9 @@ class Guarding:
         """The async twin of :meth:`check_input`."""
         found = self._input_segments(fmt, body)
         if not found:
+            return InputResult(body, None, None)
+        if self.defer_input:
+            self._later(_messages(found), _INPUT, options.rid, options, llm)
             return InputResult(body, None, None)
         verdict = await self.guard.acheck(
             _messages(found),
@@ -185,6 +297,9 @@ class Guarding:
         found = segments(answer, fmt.outputs, None)
         if not found:
             return False
+        if self.defer_output:
+            self._later(_messages(found, _ASSISTANT), _OUTPUT, options.output_rid, options, llm)
+            return False
         verdict = self.guard.check(
             _messages(found, _ASSISTANT),
             _OUTPUT,
@@ -205,6 +320,9 @@ class Guarding:
         """The async twin of :meth:`check_output`."""
         found = segments(answer, fmt.outputs, None)
         if not found:
+            return False
+        if self.defer_output:
+            self._later(_messages(found, _ASSISTANT), _OUTPUT, options.output_rid, options, llm)
             return False
         verdict = await self.guard.acheck(
             _messages(found, _ASSISTANT),
@@ -293,38 +411,18 @@ class Guarding:
 
     def submit_linked(self, texts: Sequence[str], options: CallOptions, llm: LLMCall) -> None:
         """stream-async: evaluate in the background, linked to the LLM span."""
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="tsz-stream-async")
-            future = self._executor.submit(self._run_linked, list(texts), options, llm)
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
-
-    def _run_linked(self, texts: list[str], options: CallOptions, llm: LLMCall) -> None:
-        try:
-            self.stream_verdict(texts, options, llm, RolloutMode.OBSERVE, linked=True)
-        except Exception:  # a background check must never surface anywhere
-            _logger.exception("stream-async guardrail evaluation failed")
-
-    def _forget(self, future: Future[Any]) -> None:
-        with self._lock:
-            self._pending.discard(future)
+        chosen = list(texts)
+        self.worker.submit(
+            lambda: self.stream_verdict(chosen, options, llm, RolloutMode.OBSERVE, linked=True)
+        )
 
     def force_flush(self, timeout: float | None = None) -> bool:
-        """Wait for background (stream-async) evaluations; whether all finished."""
-        with self._lock:
-            pending = list(self._pending)
-        if not pending:
-            return True
-        _, not_done = wait(pending, timeout=timeout)
-        return not not_done
+        """Wait for background checks; whether all finished in time."""
+        return self.worker.flush(timeout)
 
     def shutdown(self) -> None:
         """Finish background work and stop the worker thread (on ``uninstrument``)."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True)
+        self.worker.shutdown()
 
     @property
     def masks_output(self) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -60,10 +61,12 @@ class LLMCall:
     """One LLM call's span: ours (``owned``) or the foreign GenAI span that was current.
 
     ``context`` is the context to run the call and its guardrail checks in; ``parent``
-    the context the call started in. :meth:`end` is idempotent and thread-safe.
+    the context the call started in. :meth:`end` is idempotent and thread-safe. With a
+    ``scheduler`` (guard checks running in the background), the span is ended by it,
+    after the checks queued before, with the time the call really ended.
     """
 
-    __slots__ = ("_ended", "_lock", "context", "owned", "parent", "span")
+    __slots__ = ("_ended", "_lock", "context", "owned", "parent", "scheduler", "span")
 
     def __init__(self, span: Span, owned: bool, parent: Context) -> None:
         self.span = span
@@ -72,6 +75,7 @@ class LLMCall:
         self.context = trace.set_span_in_context(span, parent) if owned else parent
         self._ended = False
         self._lock = threading.Lock()
+        self.scheduler: Callable[[Callable[[], None]], None] | None = None
 
     @classmethod
     def start(
@@ -133,11 +137,18 @@ class LLMCall:
             self._ended = True
         if not self.owned:
             return
+        kind = error_type or (type(error).__qualname__ if error is not None else None)
+        if self.scheduler is None:
+            self._finish(kind, None)
+        else:
+            end_time = time.time_ns()
+            self.scheduler(lambda: self._finish(kind, end_time))
+
+    def _finish(self, kind: str | None, end_time: int | None) -> None:
         try:
-            kind = error_type or (type(error).__qualname__ if error is not None else None)
             if kind is not None:
                 self.span.set_attribute(error_attributes.ERROR_TYPE, kind)
                 self.span.set_status(Status(StatusCode.ERROR, kind))
-            self.span.end()
+            self.span.end(end_time)
         except Exception:  # telemetry must never break the call
             _logger.exception("could not end the LLM span")

@@ -143,6 +143,9 @@ class StreamCall:
         if self._evaluated:
             return
         self._evaluated = True
+        if self.guarding.defer_output and self.eval_mode is RolloutMode.OBSERVE:
+            self._defer(text)
+            return
         try:
             self.verdict = self.guarding.stream_verdict(
                 text.raw_texts(), self.options, self.llm, self.eval_mode
@@ -175,6 +178,9 @@ class StreamCall:
         if self._evaluated:
             return
         self._evaluated = True
+        if self.guarding.defer_output and self.eval_mode is RolloutMode.OBSERVE:
+            self._defer(text)
+            return
         try:
             self.verdict = await self.guarding.astream_verdict(
                 text.raw_texts(), self.options, self.llm, self.eval_mode
@@ -183,6 +189,13 @@ class StreamCall:
             _logger.exception("guardrail evaluation of a finished stream failed")
 
     # ------------------------------------------------------------------ shared
+
+    def _defer(self, text: StreamText) -> None:
+        """Observe mode: the check runs on the worker (the LLM span ends after it)."""
+        texts, guarding, options, llm = text.raw_texts(), self.guarding, self.options, self.llm
+        guarding.worker.submit(
+            lambda: guarding.stream_verdict(texts, options, llm, RolloutMode.OBSERVE)
+        )
 
     def abandon(self, info: ResponseInfo) -> None:
         """Garbage-collected unfinished: end the span without a check."""

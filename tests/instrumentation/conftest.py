@@ -59,9 +59,17 @@ def meter_provider() -> Iterator[MeterProvider]:
 
 
 @pytest.fixture
-def spans(span_exporter: InMemorySpanExporter) -> Iterator[Spans]:
+def flushers() -> list[Callable[[], object]]:
+    """``force_flush`` of every instrumentor of the test (background checks)."""
+    return []
+
+
+@pytest.fixture
+def spans(
+    span_exporter: InMemorySpanExporter, flushers: list[Callable[[], object]]
+) -> Iterator[Spans]:
     span_exporter.clear()
-    yield Spans(span_exporter)
+    yield Spans(span_exporter, flushers)
     span_exporter.clear()
 
 
@@ -91,6 +99,7 @@ def _instrumenting(
     kind: type[TszOpenAIInstrumentor] | type[TszHTTPXInstrumentor],
     tracer_provider: TracerProvider,
     guard_for: Callable[..., Guard],
+    flushers: list[Callable[[], object]],
 ) -> Iterator[Instrument]:
     used: list[Any] = []
 
@@ -103,6 +112,7 @@ def _instrumenting(
             guard=guard_for(**settings), tracer_provider=tracer_provider, **extra
         )
         used.append(instrumentor)
+        flushers.append(lambda: instrumentor.force_flush(10))
         return instrumentor
 
     yield instrument
@@ -114,16 +124,20 @@ def _instrumenting(
 
 @pytest.fixture
 def instrument_openai(
-    tracer_provider: TracerProvider, guard_for: Callable[..., Guard]
+    tracer_provider: TracerProvider,
+    guard_for: Callable[..., Guard],
+    flushers: list[Callable[[], object]],
 ) -> Iterator[Instrument]:
     """``instrument_openai(mode="mask", ...)``: the openai instrumentor with those settings,
     uninstrumented after the test."""
-    yield from _instrumenting(TszOpenAIInstrumentor, tracer_provider, guard_for)
+    yield from _instrumenting(TszOpenAIInstrumentor, tracer_provider, guard_for, flushers)
 
 
 @pytest.fixture
 def instrument_httpx(
-    tracer_provider: TracerProvider, guard_for: Callable[..., Guard]
+    tracer_provider: TracerProvider,
+    guard_for: Callable[..., Guard],
+    flushers: list[Callable[[], object]],
 ) -> Iterator[Instrument]:
     """``instrument_httpx(mode="mask", hosts=..., paths=...)``: the httpx instrumentor."""
-    yield from _instrumenting(TszHTTPXInstrumentor, tracer_provider, guard_for)
+    yield from _instrumenting(TszHTTPXInstrumentor, tracer_provider, guard_for, flushers)

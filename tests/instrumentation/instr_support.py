@@ -18,10 +18,16 @@ Instrument = Callable[..., Any]
 class Spans:
     """The finished spans of one test, with the lookups the tests need."""
 
-    def __init__(self, exporter: InMemorySpanExporter) -> None:
+    def __init__(
+        self, exporter: InMemorySpanExporter, flushers: list[Callable[[], object]]
+    ) -> None:
         self._exporter = exporter
+        self._flushers = flushers
 
     def all(self) -> list[ReadableSpan]:
+        """Every finished span, after background (observe, stream-async) checks ran."""
+        for flush in self._flushers:
+            flush()
         return list(self._exporter.get_finished_spans())
 
     def named(self, name: str) -> list[ReadableSpan]:

@@ -5,6 +5,7 @@ placeholders, the LLM span, suppression, uninstrument, sampling."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import openai
@@ -292,3 +293,40 @@ def test_instrument_twice_is_harmless(instrument_openai: Instrument) -> None:
     instrumentor.instrument()  # logs a warning, changes nothing
     assert hasattr(openai.OpenAI.request, "__wrapped__")
     assert not hasattr(openai.OpenAI.request.__wrapped__, "__wrapped__")
+
+
+# ----------------------------------------------------------------------------- observe mode
+
+
+def test_observe_checks_never_hold_up_the_call(
+    client: openai.OpenAI,
+    llm_server: LLMServer,
+    instrument_openai: Instrument,
+    span_exporter: Any,
+    spans: Spans,
+) -> None:
+    instrumentor = instrument_openai(mode="observe")
+    release = threading.Event()
+    instrumentor._core.guarding.worker.submit(release.wait)  # the worker is busy
+    answer = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": f"card {CARD}"}]
+    )
+    assert answer.choices[0].message.content == f"card {CARD}"  # returned while blocked
+    assert span_exporter.get_finished_spans() == ()  # nothing checked or ended yet
+    release.set()
+    assert instrumentor.force_flush(10)
+    names = [s.name for s in span_exporter.get_finished_spans()]
+    assert names == [GUARD_INPUT, GUARD_OUTPUT, "chat m"]  # in order, LLM span last
+    (llm,) = [s for s in span_exporter.get_finished_spans() if s.name == "chat m"]
+    guard_input = next(s for s in span_exporter.get_finished_spans() if s.name == GUARD_INPUT)
+    assert guard_input.parent is not None and guard_input.parent.span_id == llm.context.span_id
+    assert (guard_input.attributes or {})["gen_ai.security.decision.type"] == "warn"
+
+
+def test_observe_checks_inline_when_switched_off(
+    client: openai.OpenAI, instrument_openai: Instrument, span_exporter: Any, spans: Spans
+) -> None:
+    instrument_openai(mode="observe", observe_async=False)
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": CARD}])
+    names = sorted(s.name for s in span_exporter.get_finished_spans())  # no flush needed
+    assert names == sorted([GUARD_INPUT, GUARD_OUTPUT, "chat m"])

@@ -14,9 +14,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 
-from .._http import PerLoop, check_status, translate_error
+from .._http import HttpClients
 from ..errors import RemoteProtocolError
 
 if TYPE_CHECKING:
@@ -46,11 +45,12 @@ class ModelClient:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model or DEFAULT_MODEL
         self.timeout = timeout
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(headers=headers, timeout=timeout, transport=transport)
-        self._headers = headers
-        self._async_transport = async_transport
-        self._aclients: PerLoop[httpx.AsyncClient] = PerLoop(self._new_aclient)
+        self._http = HttpClients(
+            timeout=timeout,
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
+            transport=transport,
+            async_transport=async_transport,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelClient | None:
@@ -66,31 +66,19 @@ class ModelClient:
 
     def complete(self, prompt: str, *, max_tokens: int | None = None) -> str:
         """The model's reply to ``prompt`` (first choice's message content)."""
-        try:
-            with suppress_instrumentation():
-                response = self._client.post(self.url, json=self._body(prompt, max_tokens))
-        except httpx.HTTPError as exc:
-            raise translate_error(exc, _WHAT) from exc
-        return _reply(response)
+        body = self._body(prompt, max_tokens)
+        return _reply(self._http.send("POST", self.url, _WHAT, json=body))
 
     async def acomplete(self, prompt: str, *, max_tokens: int | None = None) -> str:
         """Async twin of :meth:`complete`."""
-        try:
-            with suppress_instrumentation():
-                response = await self._aclients.get().post(
-                    self.url, json=self._body(prompt, max_tokens)
-                )
-        except httpx.HTTPError as exc:
-            raise translate_error(exc, _WHAT) from exc
-        return _reply(response)
+        body = self._body(prompt, max_tokens)
+        return _reply(await self._http.asend("POST", self.url, _WHAT, json=body))
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     async def aclose(self) -> None:
-        client = self._aclients.pop()
-        if client is not None:
-            await client.aclose()
+        await self._http.aclose()
 
     def _body(self, prompt: str, max_tokens: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -103,14 +91,8 @@ class ModelClient:
             body["max_tokens"] = max_tokens
         return body
 
-    def _new_aclient(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            headers=self._headers, timeout=self.timeout, transport=self._async_transport
-        )
-
 
 def _reply(response: httpx.Response) -> str:
-    check_status(response, _WHAT)
     try:
         content = json.loads(response.content)["choices"][0]["message"]["content"]
     except (ValueError, LookupError, TypeError) as exc:

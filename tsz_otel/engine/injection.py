@@ -86,11 +86,11 @@ SUPPORT_REACH = 160  # a supporting signal boosts clusters within this distance
 TYPE_FLOOR = 0.25  # a secondary type is reported when its own base reaches this
 RETURN_FLOOR = 0.1  # clusters scoring below this are not returned at all
 ENCODED_WEIGHT = 0.25  # an instruction hidden in base64/hex/... is more suspicious
-MAX_SIGNALS = 1024
-MAX_POSITIONS = 64  # anchor occurrences examined per anchor group and chunk
-CHUNK = 65536
+MAX_SIGNALS = 4096
+MAX_POSITIONS = 512  # occurrences examined per anchor item and chunk
+CHUNK = 16384
 CHUNK_OVERLAP = 4 * INJECTION_MAX_CHARS
-MAX_DEPTH = 2  # nested decoding levels
+MAX_DEPTH = 3  # nested decoding levels
 MAX_CANDIDATES = 256  # encoded runs examined per call
 MAX_DECODES = 32  # encoded runs decoded per call
 MAX_DECODE_CHARS = 8192  # encoded characters decoded per run
@@ -152,6 +152,11 @@ def _build_fold_table() -> dict[int, str]:
 
 
 _FOLD = _build_fold_table()
+#: The ASCII part of the table as a byte table: ``bytes.translate`` is several times faster
+#: than ``str.translate`` on ASCII text.
+_FOLD_ASCII = bytes(
+    ord(_FOLD.get(i, chr(i))) if ord(_FOLD.get(i, chr(i))[0]) < 128 else i for i in range(128)
+) + bytes(range(128, 256))
 
 
 _FOLD_LEAF = 32
@@ -166,7 +171,9 @@ def fold(text: str) -> str:
     (``isascii`` runs at memory speed). A split budget keeps dense non-ASCII text (Cyrillic,
     CJK) from paying for the bisection.
     """
-    if text.isascii() or len(text) <= _FOLD_LEAF:
+    if text.isascii():
+        return _fold_ascii(text)
+    if len(text) <= _FOLD_LEAF:
         return text.translate(_FOLD)
     out: list[str] = []
     _fold_into(text, out, [_FOLD_SPLITS])
@@ -181,9 +188,13 @@ def _fold_into(text: str, out: list[str], budget: list[int]) -> None:
     mid = len(text) // 2
     for half in (text[:mid], text[mid:]):
         if half.isascii():
-            out.append(half.translate(_FOLD))
+            out.append(_fold_ascii(half))
         else:
             _fold_into(half, out, budget)
+
+
+def _fold_ascii(text: str) -> str:
+    return text.encode("ascii").translate(_FOLD_ASCII).decode("ascii")
 
 
 _INVISIBLE_CLASS = (
@@ -341,16 +352,17 @@ class _WordSet:
 
 @dataclass(frozen=True, slots=True)
 class _Probe:
-    """How to find an anchor item with ``str.find``: its literal text and boundary needs.
+    """How to find an anchor item: ``str.find`` of its literal text, with boundary checks.
 
-    Multi-word items are probed with single spaces; when the set says the item occurs but the
-    literal is not there (a hyphen, two spaces, a missing apostrophe), ``regex`` finds it.
+    Items with flexible parts (a space matches any whitespace or hyphens, an apostrophe is
+    optional) also carry a compiled regex (literal-prefix friendly, no leading ``\\b``) used
+    when the literal spelling is absent although the set saw the item.
     """
 
     text: str
     left: bool  # a word character must not precede it
     right: bool  # a word character must not follow it
-    regex: str
+    regex: re.Pattern[str] | None
 
     @classmethod
     def of(cls, item: str) -> _Probe:
@@ -358,27 +370,38 @@ class _Probe:
         plain = body.isascii()
         left = plain and not open_left and _is_word(body[:1] or " ")
         right = plain and not stem and _is_word(body[-1:] or " ")
-        return cls(body, left, right, _item_regex(item))
+        flexible = re.compile("".join(atoms)) if (" " in body or "'" in body) else None
+        return cls(body, left, right, flexible)
 
     def find_all(self, text: str, lo: int, hi: int) -> list[int]:
         """Start offsets of the item in ``text[lo:hi]`` at word edges (capped)."""
         out = self._literal(text, lo, hi)
-        if not out:
-            found = re.finditer(self.regex, text[lo:hi])
-            out = [lo + m.start() for _, m in zip(range(MAX_POSITIONS), found)]
+        if not out and self.regex is not None:
+            out = self._flexible(self.regex, text, lo, hi)
         return out
+
+    def _edges_ok(self, text: str, i: int, j: int) -> bool:
+        return (not self.left or i == 0 or not _is_word(text[i - 1])) and (
+            not self.right or j >= len(text) or not _is_word(text[j])
+        )
 
     def _literal(self, text: str, lo: int, hi: int) -> list[int]:
         size = len(self.text)
-        end = len(text)
         out: list[int] = []
         i = text.find(self.text, lo, hi)
         while i >= 0 and len(out) < MAX_POSITIONS:
-            if (not self.left or i == 0 or not _is_word(text[i - 1])) and (
-                not self.right or i + size >= end or not _is_word(text[i + size])
-            ):
+            if self._edges_ok(text, i, i + size):
                 out.append(i)
             i = text.find(self.text, i + 1, hi)
+        return out
+
+    def _flexible(self, regex: re.Pattern[str], text: str, lo: int, hi: int) -> list[int]:
+        out: list[int] = []
+        for m in regex.finditer(text, lo, hi):
+            if self._edges_ok(text, m.start(), m.end()):
+                out.append(m.start())
+                if len(out) >= MAX_POSITIONS:
+                    break
         return out
 
 
@@ -746,16 +769,19 @@ class _Triplet:
         return weight * ctx.factor(start, end, self.interrogative_ok)
 
     def _tail(self, m: re.Match[str]) -> tuple[list[str], int]:
-        """Qualifier words after the object ("instructions above"), up to a stop word."""
+        """Qualifier words after the object ("instructions above", "everything you were told
+        before"): qualifiers, self-references and fillers, up to any other word."""
         if not self.spaced:
             return [], m.end("o")
         words: list[str] = []
         end = m.end("o")
         for t in _WORD.finditer(m.group("tail")):
-            if t.group() in R.STOP_WORDS:
+            word = t.group()
+            known = self.quals.tier(word) or self.self_refs.has(word)
+            if not known and word not in R.TAIL_FILLERS:
                 break
-            words.append(t.group())
-            if self.quals.tier(t.group()) or self.self_refs.has(t.group()):
+            words.append(word)
+            if known:
                 end = m.start("tail") + t.end()
         return words, end
 
@@ -1065,37 +1091,55 @@ def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
 # Encoded payloads
 # ------------------------------------------------------------------------------------------
 
-#: Encoded runs, as patterns valid for RE2 and ``re`` whose group 1 is the run.
-_HEX_RUN = r"(?:^|[^0-9A-Za-z])((?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){12,})"
-_PCT_RUN = r"((?:%[0-9A-Fa-f]{2}){6,})"
-_B64_RUN = r"(?:^|[^A-Za-z0-9+/=_-])([A-Za-z0-9+/_-]{20,}(?:\r?\n[A-Za-z0-9+/_-]{8,})*={0,2})"
-_HEX_PAIR = re.compile(r"[0-9A-Fa-f]{2}")
-_TAG_RUN = re.compile("[\U000e0020-\U000e007e]{3,}")
-_NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
-
-
-def _run_finder(pattern: str) -> object:
-    """A compiled run finder: RE2 (linear and fast on long texts) or ``re``."""
-    return _re2.compile(pattern) if _re2 is not None else re.compile(pattern)
-
-
-_RUN_FINDERS = tuple(_run_finder(p) for p in (_HEX_RUN, _PCT_RUN, _B64_RUN))
-
-#: The shape of encoded *text*: printable ASCII bytes hex-encode as pairs starting with 2-7
-#: and base64-encode with every group of four starting with I-Z or a-f. Random ids, hashes
-#: and binary data rarely keep that shape for long, so the decoders run only after it.
+#: The shape of encoded *text*: printable ASCII bytes base64-encode with every group of four
+#: starting with I-Z or a-f, and hex-encode as pairs starting with 2-7. Random ids, hashes and
+#: binary data rarely keep that shape for long, so only runs holding such a stretch are
+#: decoded. Groups: 1 base64, 2 hex (contiguous), 3 hex (separated), 4 percent-encoding.
 _ENCODED_TEXT = (
-    r"(?:[I-Za-f][A-Za-z0-9+/_-]{3}){6}|(?:[2-7][0-9A-Fa-f][ :,]?){12}|(?:%[0-9A-Fa-f]{2}){6}"
+    r"((?:[I-Za-f][A-Za-z0-9+/_-]{3}){6})|((?:[2-7][0-9A-Fa-f]){12})"
+    r"|((?:(?:\\x|0x)?[2-7][0-9A-Fa-f][ :,]){12})|((?:%[0-9A-Fa-f]{2}){6})"
 )
 _ENCODED_PROBE = (
     _re2.compile(_ENCODED_TEXT.encode()) if _re2 is not None else re.compile(_ENCODED_TEXT)
 )
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_HEX_CHARS = "0123456789abcdefABCDEF"
+#: Separated hex ("49 67 6e", "49:67", "\\x49\\x67") and percent runs, found near a probe hit.
+_HEX_SEPARATED = re.compile(r"(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){12,}")
+_PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2}){6,}")
+_HEX_PAIR = re.compile(r"[0-9A-Fa-f]{2}")
+_TAG_RUN = re.compile("[\U000e0020-\U000e007e]{3,}")
+_NESTED_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}|(?:[0-9A-Fa-f]{2}){8,}")
+_NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
 
 
-def _may_hold_encoded_text(raw: str) -> bool:
-    if _re2 is not None:
-        return _ENCODED_PROBE.search(raw.encode("utf-8", "surrogatepass")) is not None  # type: ignore[attr-defined]
-    return _ENCODED_PROBE.search(raw) is not None  # type: ignore[attr-defined]
+def _probe_hits(raw: str) -> Iterator[tuple[int, int, int]]:
+    """(kind, start, end) of every stretch shaped like encoded text (capped)."""
+    if _re2 is not None and raw.isascii():
+        found = _ENCODED_PROBE.finditer(raw.encode("ascii"))  # type: ignore[attr-defined]
+    else:
+        found = _ENCODED_PROBE.finditer(raw)  # type: ignore[attr-defined]
+    for _, m in zip(range(MAX_CANDIDATES), found):
+        kind = next(g for g in (1, 2, 3, 4) if m.start(g) >= 0)
+        yield kind, m.start(), m.end()
+
+
+def _extent(raw: str, start: int, end: int, chars: str) -> tuple[int, int]:
+    """Grow ``[start, end)`` over ``chars`` on both sides (``str.strip`` speed, capped)."""
+    left = raw[max(0, start - MAX_DECODE_CHARS) : start]
+    right = raw[end : end + MAX_DECODE_CHARS]
+    return start - (len(left) - len(left.rstrip(chars))), end + (len(right) - len(right.lstrip(chars)))
+
+
+def _run_near(regex: re.Pattern[str], raw: str, start: int, end: int) -> tuple[int, int]:
+    """The ``regex`` run that contains the probe hit ``[start, end)``."""
+    lo = max(0, start - 600)
+    for m in regex.finditer(raw, lo, min(len(raw), end + MAX_DECODE_CHARS)):
+        if m.start() <= start < m.end():
+            return m.span()
+        if m.start() > start:
+            break
+    return start, end
 
 
 def _plausible_text(data: bytes) -> str | None:
@@ -1104,8 +1148,10 @@ def _plausible_text(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if len(text) < 8 or " " not in text.strip():
+    if len(text) < 8:
         return None
+    if " " not in text.strip():
+        return text if _NESTED_RUN.fullmatch(text.strip()) else None
     bad = len(_NON_PRINTABLE.findall(text))
     sample = text[:2048]
     letters = sum(1 for c in sample if c.isalpha())
@@ -1188,27 +1234,31 @@ def _decode_percent(raw: str, start: int, end: int) -> _Decoded | None:
     return None if text is None else _Decoded(text, range(start, end), 1, 3)
 
 
-_DECODERS = (_decode_hex, _decode_percent, _decode_base64)
-
-
 def _candidates(raw: str) -> Iterator[_Decoded]:
-    """Decodable runs, hex before base64 (a hex run is also valid base64 text). A run that
-    does not decode yields an empty payload, so the caller can count the work."""
-    taken: list[tuple[int, int]] = []
-    for finder, decoder in zip(_RUN_FINDERS, _DECODERS, strict=True):
-        for m in finder.finditer(raw):  # type: ignore[attr-defined]
-            start, end = m.span(1)
-            if any(a <= start and end <= b for a, b in taken):
-                continue
-            decoded = decoder(raw, start, end)
-            yield _NOTHING if decoded is None else decoded
-            if decoded is not None:
-                taken.append((start, end))
+    """Runs around each probe hit, decoded. A run that does not decode yields an empty
+    payload, so the caller can count the work."""
+    done_until = -1
+    for kind, start, end in _probe_hits(raw):
+        if start < done_until:
+            continue
+        if kind == 1:
+            start, end = _extent(raw, start, end, _B64_CHARS)
+            end += len(raw[end : end + 2]) - len(raw[end : end + 2].lstrip("="))
+            decoded = _decode_base64(raw, start, end)
+        elif kind == 2:
+            start, end = _extent(raw, start, end, _HEX_CHARS)
+            decoded = _decode_hex(raw, start, end)
+        elif kind == 3:
+            start, end = _run_near(_HEX_SEPARATED, raw, start, end)
+            decoded = _decode_hex(raw, start, end)
+        else:
+            start, end = _run_near(_PCT_RUN, raw, start, end)
+            decoded = _decode_percent(raw, start, end)
+        done_until = end
+        yield _NOTHING if decoded is None else decoded
 
 
 def _decoded_signals(view: _View, depth: int, budget: _Budget) -> Iterator[_Signal]:
-    if not _may_hold_encoded_text(view.raw):
-        return
     for decoded in _candidates(view.raw):
         budget.examined += 1
         if budget.examined > MAX_CANDIDATES or budget.decodes >= MAX_DECODES:

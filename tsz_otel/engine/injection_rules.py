@@ -41,7 +41,7 @@ __all__ = [
     "QUOTING_GUARDS",
     "QUOTING_PREFIX",
     "RULES",
-    "STOP_WORDS",
+    "TAIL_FILLERS",
     "TRANSFORMS",
     "Container",
     "Cue",
@@ -186,10 +186,12 @@ FAMILIES: tuple[Family, ...] = (
 FREEDOM_ADDRESSED_WEIGHT = 0.75
 FREEDOM_BARE_WEIGHT = 0.2
 
-#: Words that end the "tail" looked at after an object (qualifiers after the noun).
-STOP_WORDS: frozenset[str] = frozenset(
-    "and or but then to so because instead und oder aber dann et ou mais puis y o pero luego "
-    "e ma poi ve veya ama en of maar dan и или но i oraz ale".split()
+#: Words allowed between an object and a qualifier that follows it ("everything *you were*
+#: told before", "instructions *given to you*"); any other word ends the tail.
+TAIL_FILLERS: frozenset[str] = frozenset(
+    "you were was have has been had got that which this these those line lines message point "
+    "so far up now here to me us by in the of above below given said written du dir wurde "
+    "wurden hast ce que qu on t a lo que te han le che ti o que foi te je bent wat".split()
 )
 
 _EN_QUAL_STRONG: Words = (

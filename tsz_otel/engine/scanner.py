@@ -431,58 +431,97 @@ def hold_rules(specs: Iterable[PatternSpec], allow_threshold: float) -> tuple[Ho
     return tuple(rules)
 
 
-def _run_start(text: str, rule: HoldRule) -> int:
-    """Start of the run of ``rule.chars`` that ends the text (at most ``max_len`` back)."""
-    size = len(text)
-    low = max(0, size - rule.max_len)
-    segment = text[low:]
+def _run_start(text: str, end: int, rule: HoldRule) -> int:
+    """Start of the run of ``rule.chars`` that ends at ``end`` (at most ``max_len`` back)."""
+    low = max(0, end - rule.max_len)
     if rule.chars is None:
-        last_space = max(segment.rfind(ch) for ch in _WHITESPACE)
-        return low + last_space + 1
-    return size - (len(segment) - len(segment.rstrip(rule.chars)))
+        return max(text.rfind(ch, low, end) for ch in _WHITESPACE) + 1 if end > low else end
+    segment = text[low:end]
+    return end - (len(segment) - len(segment.rstrip(rule.chars)))
 
 
-def _open_block(text: str, rule: HoldRule) -> int | None:
-    """Start of the last opening (within ``max_len``) that has no closing after it."""
+def _in_run(char: str, rule: HoldRule) -> bool:
+    if rule.chars is None:
+        return char not in _WHITESPACE
+    return char in rule.chars
+
+
+def _block_start(text: str, point: int, rule: HoldRule) -> int | None:
+    """Start of a block (within ``max_len``) that is open at ``point``, if any.
+
+    A block is open at ``point`` when it starts before it and its closing does
+    not end before it; at the end of the text that includes an unclosed block.
+    """
     assert rule.opening is not None and rule.closing is not None
-    openings = list(rule.opening.finditer(text, max(0, len(text) - rule.max_len)))
-    if not openings or rule.closing.search(text, openings[-1].end()):
-        return None
-    return openings[-1].start()
+    for opening in rule.opening.finditer(text, max(0, len(text) - rule.max_len)):
+        if opening.start() >= point:
+            return None
+        closing = rule.closing.search(text, opening.end())
+        if closing is None or closing.end() > point:
+            return opening.start()
+    return None
+
+
+def _pull_back(text: str, point: int, rule: HoldRule) -> int:
+    """Where a run or block rule moves a release point so it splits nothing it protects."""
+    if rule.kind == "run":
+        if point == len(text):
+            return _run_start(text, point, rule)
+        if 0 < point and _in_run(text[point - 1], rule) and _in_run(text[point], rule):
+            return _run_start(text, point, rule)
+        return point
+    start = _block_start(text, point, rule)
+    return point if start is None else start
+
+
+def _settle(text: str, point: int, floor: int, rules: Sequence[HoldRule]) -> int:
+    """Apply the run and block rules until none moves the point any more."""
+    moved = True
+    while moved and point > floor:
+        moved = False
+        for rule in rules:
+            new = max(floor, _pull_back(text, point, rule))
+            if new < point:
+                point, moved = new, True
+    return point
+
+
+def _first_word(text: str, low: int, rule: HoldRule) -> int | None:
+    """Position of the first of ``rule.words`` at or after ``low`` (ASCII case-insensitive)."""
+    segment = text[low:]
+    segment = segment.lower() if segment.isascii() else segment.translate(_ASCII_LOWER)
+    found = [at for at in (segment.find(word) for word in rule.words) if at >= 0]
+    return low + min(found) if found else None
 
 
 def stable_prefix(text: str, rules: Sequence[HoldRule], max_hold: int) -> int:
     """How many leading characters of a growing ``text`` can be released now.
 
-    Held back from the earliest of: the start of a run of characters an entity
-    could consist of that reaches the end of the text; an unclosed PEM block; and,
-    repeatedly, any context or lead word within its window before the held part
-    (so a value and the word that makes it a finding are released together).
+    1. From the end of the text, the release point moves back until it is not
+       inside (or at the end of) a run of characters an entity could consist of,
+       nor inside a PEM block open there: no value that could still grow, and no
+       complete value, is split. Everything from there on may hold a value.
+    2. A context or lead word within its window before that point (or after it)
+       could still turn a value there into a finding (``SSN`` before a bare
+       number, ``password:`` before a secret): the point moves back to it.
+    3. Step 1 again, so the word's move does not split another run; if that
+       moves the point (the word sat inside a run that may be a value), step 2
+       again from there.
+
     Never more than ``max_hold`` characters are held.
     """
     size = len(text)
     floor = max(0, size - max_hold)
-    hold = size
-    for rule in rules:
-        if rule.kind == "run":
-            start = _run_start(text, rule)
-            if start < size:
-                hold = min(hold, start)
-        elif rule.kind == "block":
-            start_block = _open_block(text, rule)
-            if start_block is not None:
-                hold = min(hold, start_block)
+    spans = [rule for rule in rules if rule.kind != "words"]
     words = [rule for rule in rules if rule.kind == "words"]
-    moved = bool(words)
-    while moved and hold > floor:
-        moved = False
-        for rule in words:
-            low = max(floor, hold - rule.window)
-            segment = text[low:size]
-            segment = segment.lower() if segment.isascii() else segment.translate(_ASCII_LOWER)
-            for word in rule.words:
-                found = segment.find(word)
-                if found >= 0 and low + found < hold:
-                    hold = low + found
-                    moved = True
-    return max(hold, floor)
+    point = _settle(text, size, floor, spans)
+    while point > floor:
+        hits = [_first_word(text, max(floor, point - rule.window), rule) for rule in words]
+        word = min((hit for hit in hits if hit is not None), default=None)
+        if word is None or word >= point:
+            break
+        settled = _settle(text, word, floor, spans)
+        if settled == word:  # the word is not part of a run: no new value starts before it
+            return word
+        point = settled  # the word sat inside a run that may itself be a value
+    return point

@@ -50,6 +50,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from ..models import round_confidence
@@ -145,14 +146,16 @@ def action_for(score: float, thresholds: Thresholds) -> Action:
 def combine_ai(regex_score: float | None, ai_score: float | None) -> tuple[float, str]:
     """The final score and ``source`` from the regex path and an optional AI score.
 
-    Both present: their mean (TSZ's hybrid rule), ``HYBRID``. Only the model:
+    Both present: their mean (TSZ's hybrid rule, in decimal so that 0.60 and
+    0.95 give 0.78 as TSZ documents), ``HYBRID``. Only the model:
     ``AI``. Only the regex path: ``REGEX``.
     """
     if ai_score is None:
         return round2(regex_score or 0.0), "REGEX"
     if regex_score is None:
         return round2(ai_score), "AI"
-    return round2((regex_score + ai_score) / 2.0), "HYBRID"
+    mean = (Decimal(repr(float(regex_score))) + Decimal(repr(float(ai_score)))) / 2
+    return round_confidence(float(mean)), "HYBRID"
 
 
 def overall_confidence(

@@ -251,7 +251,7 @@ class _Outcome:
 def _start(core: Core, plan: _Plan, request: Any) -> LLMCall:
     fmt: WireFormat = plan.fmt  # type: ignore[assignment]
     stream = fmt.wants_stream(plan.body)
-    return LLMCall.start(core.tracer, fmt, plan.model, str(request.url), stream)
+    return core.guarding.start_llm(core.tracer, fmt, plan.model, str(request.url), stream)
 
 
 def handle_request(

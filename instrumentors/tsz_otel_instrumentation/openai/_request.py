@@ -152,7 +152,7 @@ class RequestWrapper:
         if plan.fmt is None:
             call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
             return wrapped(*call_args, **call_kwargs)
-        llm = LLMCall.start(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
         token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
         try:
             checked = core.guarding.check_input(plan.fmt, plan.body, plan.call, llm)
@@ -184,7 +184,7 @@ class AsyncRequestWrapper:
         if plan.fmt is None:
             call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
             return await wrapped(*call_args, **call_kwargs)
-        llm = LLMCall.start(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
         token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
         try:
             checked = await core.guarding.acheck_input(plan.fmt, plan.body, plan.call, llm)
