@@ -343,7 +343,8 @@ def findings_for(
     for result in response.validator_results:
         if result.passed:
             continue
-        decision = GuardrailDecisionType.DENY if mode is RolloutMode.BLOCK else None
+        blocks = result.status != "error" or response.blocked
+        decision = GuardrailDecisionType.DENY if mode is RolloutMode.BLOCK and blocks else None
         findings.append(
             GuardrailFinding(
                 risk_category=risk_category(_VALIDATOR_CATEGORY),

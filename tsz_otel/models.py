@@ -175,6 +175,9 @@ class ValidatorResult(_Wire):
     passed: bool
     confidence_score: Confidence = 0.0
     message: str | None = Field(default=None, exclude=True)
+    status: Literal["pass", "fail", "error"] | None = Field(default=None, exclude=True)
+    """``error`` when the guardrail could not run (it blocks only under fail mode
+    ``closed``); ``fail`` when it ran and rejected the text. Not on the wire."""
 
 
 class DetectRequest(_Wire):

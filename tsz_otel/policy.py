@@ -158,7 +158,9 @@ class Assessment:
                 if changed:
                     masking[detection.type] = None
             for result in response.validator_results:
-                if not result.passed:
+                # a guardrail that could not run blocks only through response.blocked,
+                # which the engine sets per TSZ_FAIL_MODE; a real fail always blocks
+                if not result.passed and result.status != "error":
                     failed[result.name] = None
         would_block = engine_blocked or bool(blocking) or bool(failed)
         return cls(

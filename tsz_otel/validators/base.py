@@ -136,6 +136,7 @@ class GuardrailOutcome:
             passed=self.status == "pass",
             confidence_score=self.confidence,
             message=self.message,
+            status=self.status,
         )
 
 
