@@ -25,6 +25,9 @@ recorded as events, which is the heavier case).
 
 Target (issue 4): the guarded and traced call in observe mode adds no more than the
 official tracing-only instrumentation does, with 1 KB prompts.
+
+Table "httpx2 other traffic": the httpx instrumentor on requests that are not LLM calls (a
+POST to another path, a GET), which it must pass through at near-zero cost.
 """
 
 from __future__ import annotations
@@ -314,6 +317,37 @@ def _breakdown(variants: _Variants, label: str, prompt: str, budget: _Budget) ->
     }
 
 
+def _other_traffic(variants: _Variants, base_url: str, budget: _Budget) -> list[dict[str, Any]]:
+    """The httpx instrumentor on requests that are not LLM calls: what passing them costs."""
+    import httpx2
+    from tsz_otel_instrumentation.httpx import TszHTTPXInstrumentor
+
+    instrumentor = TszHTTPXInstrumentor()
+    rows = []
+    with httpx2.Client() as client:
+        calls = {
+            "POST non-LLM path": lambda: client.post(base_url + "/orders", content=b"{}"),
+            "GET": lambda: client.get(base_url + "/models"),
+        }
+        for label, fn in calls.items():
+            samples: Samples = {"plain": [], "tsz httpx": []}
+            for _ in range(budget.rounds):
+                for name in samples:
+                    if name != "plain":
+                        instrumentor.instrument(
+                            guard=variants.guard("observe"),
+                            tracer_provider=variants.tracer_provider,
+                        )
+                    for _ in range(budget.warmup):
+                        fn()
+                    samples[name].append(_timed(fn, budget.calls))
+                    if instrumentor.is_instrumented_by_opentelemetry:
+                        instrumentor.uninstrument()
+            for row in _rows(label, "httpx2 other traffic", samples):
+                rows.append(row)
+    return rows
+
+
 def run(smoke: bool) -> list[dict[str, Any]]:
     budget = _Budget.of(smoke)
     variants = _Variants()
@@ -325,6 +359,7 @@ def run(smoke: bool) -> list[dict[str, Any]]:
                 for kind, fn in _calls(base_url, prompt).items():
                     rows += _rows(label, kind, _measure(variants, fn, budget, names))
                 rows.append(_breakdown(variants, label, prompt, budget))
+            rows += _other_traffic(variants, base_url, budget)
     finally:
         variants.shutdown()
     return rows + _target(rows)

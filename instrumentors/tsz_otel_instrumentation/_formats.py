@@ -242,12 +242,18 @@ def format_for_path(
 # --------------------------------------------------------------------------- segments
 
 
+_SCALARS: Final = (str, bytes, int, float, bool, list, tuple, type(None))
+
+
 def get_field(node: Any, key: str) -> Any:
-    """``node[key]`` for mappings, ``node.key`` for objects, else None."""
+    """``node[key]`` for mappings, ``node.key`` for objects (SDK models), else None."""
+    kind = type(node)
+    if kind is dict:
+        return node.get(key)
+    if kind in _SCALARS:
+        return None
     if isinstance(node, Mapping):
         return node.get(key)
-    if isinstance(node, str | bytes | int | float | list | tuple) or node is None:
-        return None
     return getattr(node, key, None)
 
 

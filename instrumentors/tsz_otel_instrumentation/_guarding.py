@@ -19,6 +19,7 @@ appear a moment later, and the LLM span keeps the end time of the call.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import logging
 import queue
@@ -194,6 +195,10 @@ class Guarding:
         self.defer_input = background and guard.mode_for(_INPUT) is RolloutMode.OBSERVE
         self.defer_output = background and self.output_mode is RolloutMode.OBSERVE
         self.worker = Worker()
+        atexit.register(self._at_exit)  # queued checks must reach the exporter
+
+    def _at_exit(self) -> None:
+        self.worker.flush(5.0)
 
     def start_llm(
         self, tracer: Tracer, fmt: WireFormat, model: str | None, url: str, stream: bool
@@ -422,6 +427,7 @@ class Guarding:
 
     def shutdown(self) -> None:
         """Finish background work and stop the worker thread (on ``uninstrument``)."""
+        atexit.unregister(self._at_exit)
         self.worker.shutdown()
 
     @property

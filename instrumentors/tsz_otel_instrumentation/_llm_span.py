@@ -9,6 +9,7 @@ token usage; never message content.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -52,9 +53,16 @@ def current_llm_span(ctx: Context | None = None) -> Span | None:
     return span if attributes.get(genai.GEN_AI_OPERATION_NAME) in LLM_OPERATIONS else None
 
 
-def server_of(url: str) -> tuple[str | None, int | None]:
-    parts = urlsplit(url)
+@functools.lru_cache(maxsize=256)
+def _origin(scheme_host: str) -> tuple[str | None, int | None]:
+    parts = urlsplit(scheme_host)
     return parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
+def server_of(url: str) -> tuple[str | None, int | None]:
+    """``server.address``/``server.port`` of a URL (memoised per scheme and authority)."""
+    scheme, _, rest = url.partition("://")
+    return _origin(scheme + "://" + rest.split("/", 1)[0])
 
 
 class LLMCall:
@@ -115,17 +123,19 @@ class LLMCall:
         """Response attributes (only on our own, recording span)."""
         if not self.owned or not self.span.is_recording():
             return
-        try:
+        attributes: dict[str, Any] = {
+            key: value
             for key, value in (
                 (genai.GEN_AI_RESPONSE_ID, info.id),
                 (genai.GEN_AI_RESPONSE_MODEL, info.model),
                 (genai.GEN_AI_USAGE_INPUT_TOKENS, info.input_tokens),
                 (genai.GEN_AI_USAGE_OUTPUT_TOKENS, info.output_tokens),
-            ):
-                if value is not None:
-                    self.span.set_attribute(key, value)
-            if info.finish_reasons:
-                self.span.set_attribute(genai.GEN_AI_RESPONSE_FINISH_REASONS, info.finish_reasons)
+                (genai.GEN_AI_RESPONSE_FINISH_REASONS, info.finish_reasons or None),
+            )
+            if value is not None
+        }
+        try:
+            self.span.set_attributes(attributes)
         except Exception:  # telemetry must never break the call
             _logger.exception("could not record LLM response attributes")
 

@@ -31,7 +31,7 @@ print("ANSWER:" + "".join(c.choices[0].delta.content or "" for c in stream if c.
 """
 
 
-def _env(receiver: OtlpReceiver, server: LLMServer, disabled: str) -> dict[str, str]:
+def _env(receiver: OtlpReceiver, server: LLMServer, disabled: str, mode: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TSZ_", "OTEL_"))}
     env.update(
         {
@@ -43,7 +43,7 @@ def _env(receiver: OtlpReceiver, server: LLMServer, disabled: str) -> dict[str, 
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "50",
             "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": disabled,
-            "TSZ_MODE": "mask",
+            "TSZ_MODE": mode,
             "TSZ_STREAM_MODE": "stream-sync",
             "LLM_BASE_URL": server.base_url,
         }
@@ -55,17 +55,23 @@ def _by_id(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
     return {s.span_id: s for s in spans}
 
 
+OURS = "tsz_otel_instrumentation"
+OFFICIAL = "opentelemetry.instrumentation.genai.openai"
+
+
 @pytest.mark.parametrize(
-    ("disabled", "llm_scope"),
+    ("disabled", "llm_scope", "mode"),
     [
-        ("openai", "tsz_otel_instrumentation"),  # the official instrumentation switched off
-        ("", "opentelemetry.instrumentation.genai.openai"),  # both loaded: it owns the span
+        ("openai", OURS, "mask"),  # the official instrumentation switched off
+        ("", OFFICIAL, "mask"),  # both loaded: the official one owns the LLM span
+        ("openai", OURS, "observe"),  # checks run in the background: flushed at exit
     ],
-    ids=["tsz_only", "with_official"],
+    ids=["tsz_only", "with_official", "observe"],
 )
 def test_opentelemetry_instrument_guards_an_unchanged_app(
     disabled: str,
     llm_scope: str,
+    mode: str,
     tmp_path: Path,
     llm_server: LLMServer,
     otlp_receiver: OtlpReceiver,
@@ -77,7 +83,7 @@ def test_opentelemetry_instrument_guards_an_unchanged_app(
     launcher = Path(sys.executable).parent / "opentelemetry-instrument"
     result = subprocess.run(
         [str(launcher), sys.executable, str(app)],
-        env=_env(otlp_receiver, llm_server, disabled),
+        env=_env(otlp_receiver, llm_server, disabled, mode),
         capture_output=True,
         text=True,
         timeout=120,
@@ -85,9 +91,12 @@ def test_opentelemetry_instrument_guards_an_unchanged_app(
     )
     assert result.returncode == 0, result.stderr
     answer = result.stdout.split("ANSWER:", 1)[1].strip()
-    assert answer.startswith("Yours is ") and "4111" not in answer
-    first = llm_server.requests[0].json
-    assert "4111" not in str(first) and "card " in str(first)
+    first = str(llm_server.requests[0].json)
+    if mode == "observe":
+        assert answer == f"Yours is {CARD}." and CARD in first
+    else:
+        assert answer.startswith("Yours is ") and "4111" not in answer
+        assert "4111" not in first and "card " in first
 
     guards = otlp_receiver.wait_for_spans(
         4, timeout=30, predicate=lambda s: s.name.startswith("apply_guardrail")
@@ -100,5 +109,8 @@ def test_opentelemetry_instrument_guards_an_unchanged_app(
         assert everything[guard.parent_span_id].name == "chat auto-model"
         assert guard.resource["service.name"] == "auto-app"
     decisions = sorted(s.attributes["gen_ai.security.decision.type"] for s in guards)
-    assert decisions == ["allow", "allow", "modify", "modify"]
+    if mode == "observe":  # nothing masked: the echo of the first prompt has the card too
+        assert decisions == ["allow", "warn", "warn", "warn"]
+    else:
+        assert decisions == ["allow", "allow", "modify", "modify"]
     assert all(CARD not in str(s.attributes) for s in everything.values())

@@ -309,3 +309,24 @@ async def test_ollama_ndjson(
     assert _no_card(llm_server.last_request.text)
     name = "chat llama" if path == "/api/chat" else "text_completion llama"
     assert (spans.one(name).attributes or {})["gen_ai.provider.name"] == "ollama"
+
+
+def test_hosts_and_paths_from_settings(
+    llm_server: LLMServer, instrument_httpx: Instrument, spans: Spans
+) -> None:
+    instrument_httpx(
+        mode="mask", http_hosts=("127.0.0.1",), http_paths=("/v2/generate=openai.chat",)
+    )
+    with httpx.Client() as client:
+        client.post(llm_server.url + "/v2/generate", json=_chat())
+    assert _no_card(llm_server.last_request.text)
+    assert spans.decision(GUARD_INPUT) == "modify"
+
+
+def test_invalid_paths_setting_is_rejected(instrument_httpx: Instrument) -> None:
+    from tsz_otel.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="TSZ_HTTP_PATHS"):
+        instrument_httpx(mode="mask", http_paths=("/v2/generate",))
+    with pytest.raises(ConfigurationError, match="unknown format"):
+        instrument_httpx(mode="mask", paths={"/v2/generate": "openai.chats"})

@@ -330,3 +330,23 @@ def test_observe_checks_inline_when_switched_off(
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": CARD}])
     names = sorted(s.name for s in span_exporter.get_finished_spans())  # no flush needed
     assert names == sorted([GUARD_INPUT, GUARD_OUTPUT, "chat m"])
+
+
+def test_whole_answer_tool_arguments_and_refusal_are_masked(
+    client: openai.OpenAI, llm_server: LLMServer, instrument_openai: Instrument, spans: Spans
+) -> None:
+    instrument_openai(mode="mask")
+    llm_server.script(
+        refusal=f"I will not store {CARD}", tool_calls=[{"name": "pay", "arguments": {"n": CARD}}]
+    )
+    message = (
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "pay"}])
+        .choices[0]
+        .message
+    )
+    assert message.refusal is not None and message.refusal.startswith("I will not store ")
+    assert _no_card(message.refusal)
+    assert message.tool_calls is not None
+    arguments = message.tool_calls[0].function.arguments
+    assert _no_card(arguments) and arguments.startswith('{"n":"')
+    assert spans.decision(GUARD_OUTPUT) == "modify"

@@ -294,3 +294,62 @@ def test_header_selects_stream_mode_per_call_and_is_stripped(
     assert not [h for h in llm_server.last_request.headers if h.startswith("x-tsz-")]
     assert (spans.one(GUARD_OUTPUT).attributes or {})["tsz.request_id"] == "RID-7-OUT"
     assert (spans.one(GUARD_INPUT).attributes or {})["tsz.request_id"] == "RID-7"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_with_streaming_response(
+    stream: bool,
+    client: openai.OpenAI,
+    llm_server: LLMServer,
+    instrument_openai: Instrument,
+    spans: Spans,
+) -> None:
+    instrument_openai(mode="mask", stream_mode="stream-sync")
+    llm_server.script(reply=REPLY, chunk_size=3)
+    with client.chat.completions.with_streaming_response.create(
+        model="m", messages=MESSAGES, stream=stream
+    ) as response:
+        assert response.headers["x-request-id"] == "req_local"
+        parsed = response.parse()
+        if stream:
+            text = "".join(c.choices[0].delta.content or "" for c in parsed if c.choices)
+        else:
+            text = parsed.choices[0].message.content or ""
+    assert text.startswith("Card ") and _no_card(text)
+    assert spans.decision(GUARD_OUTPUT) == "modify"
+    assert _llm_span(spans).end_time is not None
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_async_raw_and_streaming_responses(
+    stream: bool,
+    aclient: openai.AsyncOpenAI,
+    llm_server: LLMServer,
+    instrument_openai: Instrument,
+    spans: Spans,
+) -> None:
+    instrument_openai(mode="mask", stream_mode="stream-sync")
+    llm_server.script(reply=REPLY, chunk_size=3, times=2)
+    raw = await aclient.chat.completions.with_raw_response.create(
+        model="m", messages=MESSAGES, stream=stream
+    )
+    parsed: Any = raw.parse()
+    async with aclient.chat.completions.with_streaming_response.create(
+        model="m", messages=MESSAGES, stream=stream
+    ) as response:
+        streamed: Any = await response.parse()
+        texts = []
+        for answer in (parsed, streamed):
+            if stream:
+                assert isinstance(answer, openai.AsyncStream)
+                texts.append(
+                    "".join([c.choices[0].delta.content or "" async for c in answer if c.choices])
+                )
+            else:
+                texts.append(answer.choices[0].message.content or "")
+    for text in texts:
+        assert text.startswith("Card ") and _no_card(text)
+    assert [s.attributes["gen_ai.security.decision.type"] for s in spans.named(GUARD_OUTPUT)] == [  # type: ignore[index]
+        "modify",
+        "modify",
+    ]

@@ -8,7 +8,8 @@ One :class:`PatternSpec` row per type. A row says how sure a finding is
 is adding a row; adding a way of writing it is adding a form.
 
 Forms are Python :mod:`re` syntax compiled with ``re.ASCII`` (so ``\\d``, ``\\w``
-and ``\\b`` mean what they mean in RE2). They may use look-arounds: they are ours
+and ``\\b`` mean what they mean in RE2) unless the row says ``unicode`` (e-mail
+addresses may have non-ASCII local parts). They may use look-arounds: they are ours
 and tested against ReDoS-shaped input (user patterns are RE2 only, see
 :mod:`tsz_otel.engine.regex`). Every form asserts "start of token" right after its
 first character (``x(?<!...x)``), which keeps a literal or character-class prefix
@@ -55,9 +56,10 @@ class Form:
             the trigger occurrence it contains.
         at_trigger: The match starts where the trigger occurrence starts: the
             regex is tried once there (``re.match``) instead of searched.
-        left_chars: If set, the regex is tried once (``re.match``) at the start
-            of the run of these characters that ends at the occurrence (at most
-            ``lookback`` long), e.g. the e-mail local part before ``@``.
+        left_class: A regex character class (``"[\\w.%+\\-]"``). If set, the
+            regex is tried once (``re.match``) at the start of the run of such
+            characters that ends at the occurrence (at most ``lookback`` long),
+            e.g. the e-mail local part before ``@``.
         group: Regex group that is the entity (``0`` the whole match, ``-1`` the
             last group that participated, for alternations of captured values).
     """
@@ -69,7 +71,7 @@ class Form:
     literals_ignore_case: bool = False
     lookback: int = 0
     at_trigger: bool = False
-    left_chars: str = ""
+    left_class: str = ""
     group: int = 0
 
 
@@ -96,6 +98,7 @@ class PatternSpec:
         block_threshold: Per-pattern block threshold (``None``: category/global).
         active: Inactive rows are listed but never scanned.
         ignore_case: Compile the regexes case-insensitively.
+        unicode: Compile without ``re.ASCII`` (``\\w`` then means any letter).
         builtin: Built-in rows use Python ``re``; user rows are RE2.
         hold_chars: For the streaming hold-back: the characters an entity of
             this row can consist of (``None``: any non-whitespace character).
@@ -126,6 +129,7 @@ class PatternSpec:
     block_threshold: float | None = None
     active: bool = True
     ignore_case: bool = False
+    unicode: bool = False
     builtin: bool = True
     hold_chars: str | None = None
     hold_open: str | None = None
@@ -153,10 +157,6 @@ _SECRET_WORDS = (
     r"|(?<=auth[_\-])|(?<=signing[_\-])|(?<=client[_\-]))key"
     r"|token|secret|password|passwd|pwd)"
 )
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ALNUM = _LETTERS + "0123456789"
-_EMAIL_LOCAL = _ALNUM + "._%+-"
-_SCHEME = _ALNUM + "+.-"
 _DIGITS = "0123456789"
 _UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _DIGITS
 _SECRET_VALUE = r"[A-Za-z0-9_\-+/=~!@#$%^&*]"
@@ -198,7 +198,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 ),
                 trigger=r"://[^\s/@]*:[^\s/@]+@",
                 literals=("://",),
-                left_chars=_SCHEME,
+                left_class=r"[A-Za-z0-9+.\-]",
                 lookback=32,
             ),
         ),
@@ -418,18 +418,20 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         category=PII,
         forms=(
             Form(
+                # Unicode-aware (RFC 6531 local parts, IDN domains): compiled
+                # without re.ASCII, see ``unicode`` below.
                 regex=(
-                    r"[A-Za-z0-9_%+\-](?<![A-Za-z0-9._%+\-][A-Za-z0-9_%+\-])"
-                    r"[A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}"
-                    r"(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
+                    r"[\w%+\-](?<![\w.%+\-][\w%+\-])[\w.%+\-]{0,63}"
+                    r"@[^\W_](?:[\w\-]{0,62}\.)+[^\W\d_]{2,24}(?![\w\-]|\.\w)"
                 ),
-                trigger=r"[A-Za-z0-9_%+\-]@[A-Za-z0-9][A-Za-z0-9\-]*\.[A-Za-z]",
+                trigger=r"[\pL\pN_%+\-]@[\pL\pN][\pL\pN\-]*\.\pL",
                 literals=("@",),
-                left_chars=_EMAIL_LOCAL,
+                left_class=r"[\w.%+\-]",
                 lookback=64,
             ),
         ),
-        description="E-mail address",
+        description="E-mail address (internationalised local parts and domains included)",
+        unicode=True,
         base=0.5,
         pass_score=0.65,
         checks=("email",),

@@ -56,10 +56,11 @@ import codecs
 import logging
 import re
 import unicodedata
-from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from itertools import islice
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from tsz_otel.engine import injection_rules as R
@@ -228,9 +229,9 @@ class _View:
 
 def _deletions(text: str, spaced: bool) -> list[tuple[int, int]]:
     """Spans to drop: invisible characters and the separators of letter-spaced words."""
-    spans = [m.span() for _, m in zip(range(_MAX_DELETION_RUNS), _INVISIBLE.finditer(text))]
+    spans = [m.span() for m in islice(_INVISIBLE.finditer(text), _MAX_DELETION_RUNS)]
     if spaced:
-        for _, m in zip(range(_MAX_DELETION_RUNS), _SPACED.finditer(text)):
+        for m in islice(_SPACED.finditer(text), _MAX_DELETION_RUNS):
             spans.extend((i, i + 1) for i in range(m.start() + 1, m.end(), 2))
     spans.sort()
     return spans
@@ -296,21 +297,24 @@ def _item_regex(item: str) -> str:
     return "".join(atoms)
 
 
+_Trie = dict[str, "_Trie"]
+
+
 def _alternation(items: Iterable[str]) -> str:
     """A trie-factored alternation of lexicon items (for ``re``, which tries alternatives
     one by one: sharing prefixes keeps a failed attempt to a few comparisons)."""
-    root: dict[str, dict[str, object]] = {}
+    root: _Trie = {}
     for item in items:
         if item:
             node = root
             for atom in _item_atoms(item)[0]:
-                node = node.setdefault(atom, {})  # type: ignore[assignment]
+                node = node.setdefault(atom, {})
             node[""] = {}
     return "(?:" + _render_trie(root) + ")"
 
 
-def _render_trie(node: dict[str, object]) -> str:
-    branches = [atom + _render_trie(child) for atom, child in sorted(node.items()) if atom]  # type: ignore[arg-type]
+def _render_trie(node: _Trie) -> str:
+    branches = [atom + _render_trie(child) for atom, child in sorted(node.items()) if atom]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -439,11 +443,11 @@ class _AnchorIndex:
         self._entry_groups = tuple(tuple(gs) for gs in entry_groups)
         self._py = tuple(
             re.compile(p) if probe is None else None
-            for p, probe in zip(self._entries, self._probes)
+            for p, probe in zip(self._entries, self._probes, strict=True)
         )
-        self._set = self._compile_set() if _re2 is not None else None
+        self._set: Any = self._compile_set() if _re2 is not None else None
 
-    def _compile_set(self) -> object:
+    def _compile_set(self) -> Any:
         options = _re2.Options()
         options.max_mem = 128 << 20
         rset = _re2.Set.SearchSet(options)
@@ -455,9 +459,11 @@ class _AnchorIndex:
     def scan(self, text: str, start: int) -> _Hits:
         """Entries and groups present in ``text`` (a chunk starting at ``start``)."""
         if self._set is not None:
-            entries = frozenset(self._set.Match(text) or ())  # type: ignore[attr-defined]
+            entries = frozenset(self._set.Match(text) or ())
         else:
             entries = frozenset(self._fallback(text))
+        if not entries:
+            return _Hits(start, start + len(text), entries, entries)
         groups = frozenset(g for e in entries for g in self._entry_groups[e])
         return _Hits(start, start + len(text), entries, groups)
 
@@ -602,9 +608,21 @@ class _Context:
 
 
 class _Matcher(Protocol):
-    lead: int
-    requires: tuple[int, ...]
-    primary: bool
+    """A family matcher, run at the positions of its ``lead`` anchor group."""
+
+    @property
+    def lead(self) -> int: ...
+
+    @property
+    def requires(self) -> tuple[int, ...]: ...
+
+    @property
+    def primary(self) -> bool: ...
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """Characters before / after an anchor within which every required group occurs."""
+        ...
 
     def signals(self, ctx: _Context, positions: Sequence[int]) -> Iterator[_Signal]: ...
 
@@ -649,6 +667,11 @@ class _Phrase:
     interrogative_ok: bool = False
     self_damped: bool = False
     negatable: bool = False
+    family: str = ""  # variants of one family (same phrase end) count once
+
+    @property
+    def window(self) -> tuple[int, int]:
+        return self.back, self.ahead
 
     def signals(self, ctx: _Context, positions: Sequence[int]) -> Iterator[_Signal]:
         view = ctx.view
@@ -660,7 +683,10 @@ class _Phrase:
             weight = self._weight(ctx, m)
             if weight > 0:
                 start, end = view.to_orig(m.start(), m.end())
-                key = f"{self.name}:{view.folded[m.start() : m.end()]}"
+                if self.family:
+                    key = f"{self.family}:@{m.end()}"
+                else:
+                    key = f"{self.name}:{view.folded[m.start() : m.end()]}"
                 yield _Signal(self.type, key, start, end, weight, self.primary)
 
     def _weight(self, ctx: _Context, m: re.Match[str]) -> float:
@@ -683,6 +709,7 @@ class _Qualifiers:
     weak: _WordSet
 
     def tier(self, token: str) -> int:
+        token = token.removesuffix("'s").rstrip("'")  # "the developer's instructions"
         if self.strong.has(token):
             return 3
         if self.medium.has(token):
@@ -717,6 +744,11 @@ class _Triplet:
     interrogative_ok: bool
     primary: bool = True
 
+    @property
+    def window(self) -> tuple[int, int]:
+        # verb-object: the object follows within a few words; object-verb: qualifiers before
+        return (0, 300) if self.verb_first else (120, 240)
+
     def signals(self, ctx: _Context, positions: Sequence[int]) -> Iterator[_Signal]:
         folded = ctx.view.folded
         for pos in positions:
@@ -734,12 +766,12 @@ class _Triplet:
         """Span and weight of a raw match, or None when negated."""
         if self.verb_first:
             quals, span_end = self._tail(m)
-            words = _tokens(m.group("gap")) + quals
+            words = _tokens(m.group("gap")) + _tokens(m.group("o")) + quals
             start, end = m.start(), max(m.end("o"), span_end)
             negated = ctx.negated(m.start(), self.negators)
         else:
             pre, start = self._pre(ctx, m.start())
-            words = pre + _tokens(m.group("gap"))
+            words = pre + _tokens(m.group("o")) + _tokens(m.group("gap"))
             end = m.end()
             negated = ctx.negated(m.start(), self.negators) or any(
                 self.negators.has(w) for w in words
@@ -833,7 +865,8 @@ def _merge(lexicons: Sequence[R.Lexicon], name: str, spaced: bool) -> R.Lexicon:
     self-reference words are unions (cross-language collisions are weak words only).
     """
     words = {
-        f: tuple(dict.fromkeys(w for lex in lexicons for w in getattr(lex, f))) for f in _WORD_FIELDS
+        f: tuple(dict.fromkeys(w for lex in lexicons for w in getattr(lex, f)))
+        for f in _WORD_FIELDS
     }
     return R.Lexicon(lang=name, spaced=spaced, **words)  # type: ignore[arg-type]
 
@@ -882,20 +915,29 @@ def _triplets(lex: R.Lexicon, verb_first: bool, index: _IndexBuilder) -> Iterato
 
 
 def _freedom(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
-    """ "you have no restrictions" (addressed) and "no restrictions" (bare)."""
+    """ "you have no restrictions" (addressed), "an AI with no restrictions" (persona) and
+    "no restrictions" (bare)."""
     if not lex.freedom_markers or not lex.freedom_objects:
         return
     markers = _bounded(_alternation(lex.freedom_markers), lex.spaced)
     objects = _bounded(_alternation(lex.freedom_objects), lex.spaced)
     lead = index.items(lex.freedom_objects)
-    bare = rf"{markers}{_gap(lex.spaced, 2)}{objects}"
-    yield _Phrase(f"freedom.{lex.lang}.bare", R.JB, R.FREEDOM_BARE_WEIGHT, re.compile(bare),
-                  lead, (lead,), back=90, ahead=30)  # fmt: skip
-    if lex.addressees:
-        who = _bounded(_alternation(lex.addressees), lex.spaced)
-        addressed = rf"{who}{_gap(lex.spaced, 3)}{bare}"
-        yield _Phrase(f"freedom.{lex.lang}.addressed", R.JB, R.FREEDOM_ADDRESSED_WEIGHT,
-                      re.compile(addressed), lead, (lead,), back=220, ahead=30)  # fmt: skip
+    bare = rf"{markers}{_gap(lex.spaced, 3)}{objects}"
+    family = f"freedom.{lex.lang}"
+    yield _Phrase(f"{family}.bare", R.JB, R.FREEDOM_BARE_WEIGHT, re.compile(bare),
+                  lead, (lead,), back=100, ahead=30, family=family)  # fmt: skip
+    ai_objects = _bounded(_alternation(lex.freedom_ai_objects), lex.spaced)
+    ai_bare = rf"{markers}{_gap(lex.spaced, 3)}{ai_objects}"
+    for name, words, weight, lacks in (
+        ("addressed", lex.addressees, R.FREEDOM_ADDRESSED_WEIGHT, bare),
+        ("persona", lex.ai_nouns, R.FREEDOM_PERSONA_WEIGHT, bare),
+        ("persona_ai", lex.ai_nouns, R.FREEDOM_PERSONA_AI_WEIGHT, ai_bare),
+    ):
+        if words and (name != "persona_ai" or lex.freedom_ai_objects):
+            who = _bounded(_alternation(words), lex.spaced)
+            regex = re.compile(rf"{who}{_gap(lex.spaced, 3)}{lacks}")
+            yield _Phrase(f"{family}.{name}", R.JB, weight, regex, lead, (lead,),
+                          back=230, ahead=30, family=family)  # fmt: skip
 
 
 def _cues(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
@@ -965,7 +1007,7 @@ def _compile() -> _Compiled:
         matchers.extend(_cues(lex, index))
     encoded = index.special(r"[0-9a-z+/_=-]{20,}|%[0-9a-z]{2}%[0-9a-z]{2}%|\\x[0-9a-z]{2}")
     invisible = index.special(f"[{_INVISIBLE_CLASS}]")
-    spaced = index.special(r"(?:^|[^a-z0-9])(?:[a-z][ .*_|/-]){4}[a-z](?:[^a-z0-9]|$)")
+    letter_spaced = index.special(r"(?:^|[^a-z0-9])(?:[a-z][ .*_|/-]){4}[a-z](?:[^a-z0-9]|$)")
     transforms = tuple((t, index.items(t.triggers)) for t in R.TRANSFORMS)
     containers = tuple((c, re.compile(c.pattern)) for c in R.CONTAINERS)
     primary = _by_lead(m for m in matchers if m.primary)
@@ -978,7 +1020,7 @@ def _compile() -> _Compiled:
         index=_AnchorIndex(index),
         encoded=encoded,
         invisible=invisible,
-        spaced=spaced,
+        spaced=letter_spaced,
         transforms=transforms,
         negators=_WordSet.of(n for lex in R.LEXICONS for n in lex.negators),
         self_refs=_WordSet.of(R.EN.self_refs),
@@ -1044,17 +1086,37 @@ def _phrase_signals(view: _View, hits: list[_Hits]) -> list[_Signal]:
             break
         for chunk, memo in zip(hits, memos, strict=True):
             for lead in chunk.groups & leads:
-                positions: list[int] | None = None
                 for matcher in table[lead]:
                     if not chunk.groups.issuperset(matcher.requires):
                         continue
-                    if positions is None:
-                        positions = _C.index.positions(lead, chunk, view.folded, memo)
+                    positions = _near_required(matcher, chunk, view.folded, memo)
                     for sig in matcher.signals(ctx, positions):
-                        found.setdefault((sig.key, sig.start, sig.end), sig)
+                        key = (sig.key, sig.start, sig.end)
+                        if key not in found or found[key].weight < sig.weight:
+                            found[key] = sig
                 if len(found) >= MAX_SIGNALS:
                     return list(found.values())
     return list(found.values())
+
+
+def _near_required(
+    matcher: _Matcher, chunk: _Hits, text: str, memo: dict[int, list[int]]
+) -> list[int]:
+    """The lead positions that have every other required group within the matcher's window
+    (a cheap test that saves the regex run when the second word is elsewhere in the text)."""
+    positions = _C.index.positions(matcher.lead, chunk, text, memo)
+    before, after = matcher.window
+    for group in matcher.requires:
+        if group == matcher.lead or not positions:
+            continue
+        others = _C.index.positions(group, chunk, text, memo)
+        positions = [p for p in positions if _has_between(others, p - before, p + after)]
+    return positions
+
+
+def _has_between(sorted_positions: list[int], lo: int, hi: int) -> bool:
+    i = bisect_left(sorted_positions, lo)
+    return i < len(sorted_positions) and sorted_positions[i] <= hi
 
 
 def _container_signals(view: _View, text: str) -> Iterator[_Signal]:
@@ -1063,7 +1125,7 @@ def _container_signals(view: _View, text: str) -> Iterator[_Signal]:
     for container, regex in _C.containers:
         if container.trigger not in folded:
             continue
-        for _, m in zip(range(MAX_POSITIONS), regex.finditer(folded)):
+        for m in islice(regex.finditer(folded), MAX_POSITIONS):
             start, end = view.to_orig(m.start(), m.end())
             yield _Signal(R.PI, container.name, start, end, container.weight, False, 0)
 
@@ -1073,6 +1135,8 @@ def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
     if not text:
         return []
     view, hits, invisible = _build_view(text)
+    if not invisible and not any(h.entries for h in hits):
+        return []  # the common case: no anchor, no encoded run, nothing invisible
     signals = _phrase_signals(view, hits)
     groups: frozenset[int] = frozenset().union(*(h.groups for h in hits))
     if depth < MAX_DEPTH:
@@ -1099,7 +1163,7 @@ _ENCODED_TEXT = (
     r"((?:[I-Za-f][A-Za-z0-9+/_-]{3}){6})|((?:[2-7][0-9A-Fa-f]){12})"
     r"|((?:(?:\\x|0x)?[2-7][0-9A-Fa-f][ :,]){12})|((?:%[0-9A-Fa-f]{2}){6})"
 )
-_ENCODED_PROBE = (
+_ENCODED_PROBE: Any = (
     _re2.compile(_ENCODED_TEXT.encode()) if _re2 is not None else re.compile(_ENCODED_TEXT)
 )
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
@@ -1116,10 +1180,10 @@ _NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
 def _probe_hits(raw: str) -> Iterator[tuple[int, int, int]]:
     """(kind, start, end) of every stretch shaped like encoded text (capped)."""
     if _re2 is not None and raw.isascii():
-        found = _ENCODED_PROBE.finditer(raw.encode("ascii"))  # type: ignore[attr-defined]
+        found = _ENCODED_PROBE.finditer(raw.encode("ascii"))
     else:
-        found = _ENCODED_PROBE.finditer(raw)  # type: ignore[attr-defined]
-    for _, m in zip(range(MAX_CANDIDATES), found):
+        found = _ENCODED_PROBE.finditer(raw)
+    for m in islice(found, MAX_CANDIDATES):
         kind = next(g for g in (1, 2, 3, 4) if m.start(g) >= 0)
         yield kind, m.start(), m.end()
 
@@ -1128,7 +1192,9 @@ def _extent(raw: str, start: int, end: int, chars: str) -> tuple[int, int]:
     """Grow ``[start, end)`` over ``chars`` on both sides (``str.strip`` speed, capped)."""
     left = raw[max(0, start - MAX_DECODE_CHARS) : start]
     right = raw[end : end + MAX_DECODE_CHARS]
-    return start - (len(left) - len(left.rstrip(chars))), end + (len(right) - len(right.lstrip(chars)))
+    return start - (len(left) - len(left.rstrip(chars))), end + (
+        len(right) - len(right.lstrip(chars))
+    )
 
 
 def _run_near(regex: re.Pattern[str], raw: str, start: int, end: int) -> tuple[int, int]:
@@ -1295,7 +1361,7 @@ def _map_decoded(view: _View, decoded: _Decoded, inner: list[_Signal]) -> Iterat
 
 def _tag_signals(text: str, depth: int, budget: _Budget) -> Iterator[_Signal]:
     """ASCII smuggled as invisible Unicode tag characters (U+E0020..U+E007E)."""
-    for _, m in zip(range(MAX_DECODES), _TAG_RUN.finditer(text)):
+    for m in islice(_TAG_RUN.finditer(text), MAX_DECODES):
         hidden = "".join(chr(ord(c) - 0xE0000) for c in m.group()[:MAX_DECODE_CHARS])
         for sig in _scan(hidden, depth + 1, budget):
             s, e = m.start() + sig.start, m.start() + sig.end
@@ -1304,10 +1370,15 @@ def _tag_signals(text: str, depth: int, budget: _Budget) -> Iterator[_Signal]:
                 yield _Signal(R.PI, "encoded.tags", s, e, ENCODED_WEIGHT, False, 0)
 
 
-_REVERSIBLE = {
-    "rot13": lambda s: codecs.encode(s, "rot13"),
-    "reverse": lambda s: s[::-1],
-}
+def _rot13(text: str) -> str:
+    return codecs.encode(text, "rot13")
+
+
+def _reverse(text: str) -> str:
+    return text[::-1]
+
+
+_REVERSIBLE: dict[str, Callable[[str], str]] = {"rot13": _rot13, "reverse": _reverse}
 
 
 def _transform_signals(
@@ -1421,6 +1492,8 @@ def find_injections(text: str) -> list[Match]:
     if not text:
         return []
     signals = _scan(text, 0, _Budget())
+    if not signals:
+        return []
     matches = [m for c in _clusters(signals) for m in _cluster_matches(c)]
     matches.sort(key=lambda m: (m.start, m.end, m.type))
     return matches

@@ -124,7 +124,9 @@ class Lexicon:
     negators: Words = ()
     freedom_markers: Words = ()
     freedom_objects: Words = ()
+    freedom_ai_objects: Words = ()
     addressees: Words = ()
+    ai_nouns: Words = ()
     cues: tuple[Cue, ...] = field(default=())
 
 
@@ -182,8 +184,11 @@ FAMILIES: tuple[Family, ...] = (
     ),
 )  # fmt: skip
 
-#: Freedom families: "<addressee> ... no/without ... <rules>" and the bare "no <rules>".
+#: Freedom families: "you ... no/without ... <rules>" (addressed to the model), "an AI ...
+#: no <rules>" (a third-person persona, also fiction) and the bare "no <rules>".
 FREEDOM_ADDRESSED_WEIGHT = 0.75
+FREEDOM_PERSONA_WEIGHT = 0.25
+FREEDOM_PERSONA_AI_WEIGHT = 0.5  # ... when what it lacks is AI-specific ("content policy")
 FREEDOM_BARE_WEIGHT = 0.2
 
 #: Words allowed between an object and a qualifier that follows it ("everything *you were*
@@ -200,7 +205,7 @@ _EN_QUAL_STRONG: Words = (
     "developer", "developers", "creator", "creators", "programmer", "operator", "hidden",
     "preset", "builtin", "inbuilt", "pre", "before", "beforehand", "told", "given",
     "programmed", "preprogrammed", "safety", "ethical", "core", "base", "underlying", "openai",
-    "anthropic",
+    "anthropic", "instructed", "taught", "trained", "configured", "prompted",
 )  # fmt: skip
 
 EN = Lexicon(
@@ -515,6 +520,15 @@ EN = Lexicon(
         "does not have to abide by",
         "don't have to abide by",
         "do not have to abide by",
+        "no longer have to follow",
+        "no longer need to follow",
+        "no longer have to obey",
+        "no longer have to abide by",
+        "are no longer required to follow",
+        "are not required to follow",
+        "don't need to follow",
+        "do not need to follow",
+        "needn't follow",
         "doesn't have to follow",
         "does not have to follow",
         "don't have to follow",
@@ -559,11 +573,24 @@ EN = Lexicon(
         "programming",
         "principles",
     ),
-    addressees=(
-        "you",
-        "you're",
-        "youre",
-        "yourself",
+    freedom_ai_objects=(
+        "content policy",
+        "content policies",
+        "ethical guidelines",
+        "safety guidelines",
+        "filters",
+        "filtering",
+        "censorship",
+        "guardrails",
+        "safeguards",
+        "moderation",
+        "programming",
+        "usage policies",
+        "content filters",
+        "safety protocols",
+    ),
+    addressees=("you", "you're", "youre", "yourself"),
+    ai_nouns=(
         "ai",
         "model",
         "assistant",
@@ -574,6 +601,9 @@ EN = Lexicon(
         "persona",
         "version",
         "dan",
+        "chatgpt",
+        "claude",
+        "gemini",
     ),
     cues=(
         Cue(JB, 0.85, "do anything now"),
@@ -792,7 +822,8 @@ DE = Lexicon(
         "moral",
         "ethik",
     ),
-    addressees=("du", "dich", "dir", "ki", "modell", "assistent", "bot", "chatbot"),
+    addressees=("du", "dich", "dir"),
+    ai_nouns=("ki", "modell", "assistent", "bot", "chatbot"),
     cues=(
         Cue(JB, 0.25, "entwicklermodus"),
         Cue(PI, 0.25, "neue anweisungen"),
@@ -970,7 +1001,8 @@ FR = Lexicon(
         "tabou*",
         "garde-fous",
     ),
-    addressees=("tu", "toi", "vous", "ia", "modèle", "assistant", "bot", "chatbot"),
+    addressees=("tu", "toi", "vous"),
+    ai_nouns=("ia", "modèle", "assistant", "bot", "chatbot"),
     cues=(
         Cue(JB, 0.25, "mode développeur"),
         Cue(PI, 0.25, "nouvelles instructions"),
@@ -1115,7 +1147,8 @@ ES = Lexicon(
         "moral",
         "tabúes",
     ),
-    addressees=("tú", "tu", "usted", "ia", "modelo", "asistente", "bot", "chatbot", "eres"),
+    addressees=("tú", "tu", "usted", "eres"),
+    ai_nouns=("ia", "modelo", "asistente", "bot", "chatbot"),
     cues=(
         Cue(JB, 0.25, "modo desarrollador"),
         Cue(PI, 0.25, "nuevas instrucciones"),
@@ -1218,7 +1251,8 @@ IT = Lexicon(
         "morale",
         "vincoli",
     ),
-    addressees=("tu", "sei", "ia", "modello", "assistente", "bot"),
+    addressees=("tu", "sei"),
+    ai_nouns=("ia", "modello", "assistente", "bot"),
     cues=(
         Cue(JB, 0.25, "modalità sviluppatore"),
         Cue(PI, 0.25, "nuove istruzioni"),
@@ -1317,7 +1351,8 @@ PT = Lexicon(
     negators=("não", "nao", "nunca", "jamais"),
     freedom_markers=("sem", "nenhuma", "nenhum", "livre de", "liberado de"),
     freedom_objects=("restriç*", "regra*", "limite*", "filtro*", "censura", "ética", "moral"),
-    addressees=("você", "tu", "ia", "modelo", "assistente", "bot"),
+    addressees=("você", "tu"),
+    ai_nouns=("ia", "modelo", "assistente", "bot"),
     cues=(
         Cue(JB, 0.25, "modo desenvolvedor"),
         Cue(PI, 0.25, "novas instruções"),
@@ -1399,7 +1434,8 @@ TR = Lexicon(
     negators=("asla", "sakın"),
     freedom_markers=("hiçbir", "hiç bir"),
     freedom_objects=("kısıtlama*", "kural*", "sınır*", "filtre*", "sansür*", "etik*"),
-    addressees=("sen", "sana", "senin", "yapay zeka", "model", "asistan", "bot"),
+    addressees=("sen", "sana", "senin"),
+    ai_nouns=("yapay zeka", "model", "asistan", "bot", "chatgpt", "claude", "gemini"),
     cues=(
         Cue(JB, 0.25, "geliştirici modu"),
         Cue(PI, 0.25, "yeni talimatlar"),
@@ -1516,7 +1552,8 @@ NL = Lexicon(
         "moraal",
         "restrictie*",
     ),
-    addressees=("je", "jij", "u", "ai", "model", "assistent", "bot"),
+    addressees=("je", "jij", "u"),
+    ai_nouns=("ai", "model", "assistent", "bot", "chatgpt", "claude", "gemini"),
     cues=(
         Cue(JB, 0.25, "ontwikkelaarsmodus"),
         Cue(PI, 0.25, "nieuwe instructies"),
@@ -1613,7 +1650,8 @@ RU = Lexicon(
     negators=("не", "никогда"),
     freedom_markers=("без", "свободен от", "не связан"),
     freedom_objects=("ограничени*", "правил*", "фильтр*", "цензур*", "этик*", "морал*"),
-    addressees=("ты", "вы", "тебя", "ии", "модель", "ассистент", "бот"),
+    addressees=("ты", "вы", "тебя"),
+    ai_nouns=("ии", "модель", "ассистент", "бот"),
     cues=(Cue(JB, 0.25, "режим разработчика"), Cue(PI, 0.25, "новые инструкции")),
 )
 
@@ -1692,7 +1730,8 @@ PL = Lexicon(
     negators=("nie", "nigdy"),
     freedom_markers=("bez", "wolny od"),
     freedom_objects=("ograniczeń", "zasad", "filtrów", "cenzury", "reguł"),
-    addressees=("ty", "jesteś", "ai", "model", "asystent", "bot"),
+    addressees=("ty", "jesteś"),
+    ai_nouns=("ai", "model", "asystent", "bot", "chatgpt", "claude", "gemini"),
     cues=(Cue(JB, 0.25, "tryb dewelopera"), Cue(PI, 0.25, "nowe instrukcje")),
 )
 
@@ -1756,7 +1795,8 @@ ZH = Lexicon(
     negators=("不要", "别", "绝不", "永远不要"),
     freedom_markers=("没有", "不受", "摆脱"),
     freedom_objects=("限制", "规则", "约束", "审查", "过滤", "道德", "伦理", "准则"),
-    addressees=("你", "您", "人工智能", "模型", "助手", "机器人"),
+    addressees=("你", "您"),
+    ai_nouns=("人工智能", "模型", "助手", "机器人"),
     cues=(Cue(JB, 0.25, "开发者模式"), Cue(PI, 0.25, "新的指令"), Cue(SPL, 0.5, "你的指令是什么")),
 )
 
@@ -1834,8 +1874,9 @@ class Rule:
     detector finds them with a single prefilter pass and only then runs ``pattern`` near them
     (``back`` is how many characters before an anchor the pattern may start, ``ahead`` how far
     after it the match may end: both bound the work per anchor). When the anchors are common
-    words, ``also`` names a second group of which one must occur in the text too. ``primary=False`` rules only add
-    weight to a finding made by another rule (they never create or widen one).
+    words, ``also`` names a second group of which one must occur in the text too.
+    ``primary=False`` rules only add weight to a finding made by another rule (they never
+    create or widen one).
     ``interrogative_ok`` keeps the weight when the sentence is a question ("what is your
     system prompt?"); ``self_damped`` lowers it when the speaker refers to their own
     instructions ("forget my previous email"); ``negatable`` drops it after "never"/"don't".
@@ -1892,569 +1933,1319 @@ _SECRETS = (
 RULES: tuple[Rule, ...] = (
     # ---- PROMPT_INJECTION: override phrasings that are not verb+object triplets -------------
     Rule(
-        "override.new_instructions_supersede", PI, 0.85,
-        ("supersede*", "override*", "overrule*", "replace*", "precedence", "priority", "trump*",
-         "invalidate*", "cancel*", "void*"),
-        _p(r"(?<!\w)(?:new|updated|revised|real|true|actual|following|these|my)@@S@@"
-           r"(?:instructions?|rules|directives|guidelines|orders|commands|system prompt|prompt|"
-           r"task)@@S@@(?:(?:now|will|shall|do|must|always)@@S@@)?(?:supersedes?|overrides?|"
-           r"overrules?|replaces?|takes? precedence|takes? priority|ha(?:ve|s) priority|"
-           r"trumps?|invalidates?|cancels?|voids?)(?!\w)"),
-        back=60, ahead=40, also=("instruction*", "rules", "directives", "guidelines", "orders", "commands", "prompt", "task"),
+        "override.new_instructions_supersede",
+        PI,
+        0.5,
+        (
+            "supersede*",
+            "override*",
+            "overrule*",
+            "replace*",
+            "precedence",
+            "priority",
+            "trump*",
+            "invalidate*",
+            "cancel*",
+            "void*",
+        ),
+        _p(
+            r"(?<!\w)(?:new|updated|revised|real|true|actual|following|these|my)@@S@@"
+            r"(?:instructions?|directives|orders|commands|system prompt|prompt)@@S@@(?:(?:now|"
+            r"will|shall|do|must|always)@@S@@)?(?:supersedes?|overrides?|overrules?|replaces?|"
+            r"takes? precedence|takes? priority|ha(?:ve|s) priority|trumps?|invalidates?|"
+            r"cancels?|voids?)(?!\w)"
+        ),
+        back=60,
+        ahead=40,
+        also=("instruction*", "directives", "orders", "commands", "prompt"),
     ),
     Rule(
-        "override.priority_claim", PI, 0.6, ("priority", "precedence", "importance"),
-        _p(r"(?<!\w)(?:this|the following|these|my|current)@@S@@(?:message|instruction|prompt|"
-           r"request|note|text|command)s?@@S@@(?:has|have|takes?|carries|carry|is of)@@S@@"
-           r"(?:a@@S@@)?(?:(?:higher|highest|top|absolute|maximum|greater|overriding)@@S@@)?"
-           r"(?:priority|precedence|importance)@@S@@(?:over|than|above)(?!\w)"),
-        back=70, ahead=40, also=("message*", "instruction*", "prompt", "request", "note", "text",
-                       "command*"),
+        "override.supersede_all_earlier",
+        PI,
+        0.85,
+        (
+            "supersede*",
+            "override*",
+            "overrule*",
+            "replace*",
+            "precedence",
+            "priority",
+            "trump*",
+            "invalidate*",
+            "cancel*",
+            "void*",
+        ),
+        _p(
+            r"(?<!\w)(?:supersedes?|overrides?|overrules?|replaces?|takes? precedence over|"
+            r"takes? priority over|ha(?:ve|s) priority over|trumps?|invalidates?|cancels?|voids?)"
+            r"@@S@@(?:all|any|every)@@S@@(?:of@@S@@)?(?:the@@S@@|your@@S@@)?(?:earlier|previous|"
+            r"prior|above|preceding|other|old|original|system)(?!\w)"
+        ),
+        ahead=60,
+        also=("instruction*", "directives", "orders", "commands", "prompt", "rules"),
     ),
     Rule(
-        "override.instructions_cancelled", PI, 0.7,
-        ("cancel*", "void*", "null*", "revoked", "lifted", "removed", "disabled", "suspended",
-         "deactivated", "obsolete", "overridden", "invalid*", "superseded", "no longer"),
-        _p(r"(?<!\w)(?:previous|prior|earlier|original|old|above|initial|your|all|system|"
-           r"existing)@@G2@@@@S@@(?:instructions?|directives|programming|system prompt|prompt|"
-           r"guidelines|constraints|rules)@@S@@(?:are|is|have been|has been|were|got|are now|is "
-           r"now|have now been)@@S@@(?:now@@S@@)?(?:cancell?ed|void(?:ed)?|null(?:ified)?|revoked|"
-           r"lifted|removed|disabled|suspended|deactivated|obsolete|overridden|invalid(?:ated)?|"
-           r"superseded|no longer (?:valid|in effect|apply|applicable|active))(?!\w)"),
-        back=90, ahead=60, also=("instruction*", "directives", "programming", "prompt", "guidelines",
-                       "constraints", "rules"),
+        "override.priority_claim",
+        PI,
+        0.6,
+        ("priority", "precedence", "importance"),
+        _p(
+            r"(?<!\w)(?:this|the following|these|my|current)@@S@@(?:message|instruction|prompt|"
+            r"request|note|text|command)s?@@S@@(?:has|have|takes?|carries|carry|is of)@@S@@"
+            r"(?:a@@S@@)?(?:(?:higher|highest|top|absolute|maximum|greater|overriding)@@S@@)?"
+            r"(?:priority|precedence|importance)@@S@@(?:over|than|above)(?!\w)"
+        ),
+        back=70,
+        ahead=40,
+        also=("message*", "instruction*", "prompt", "request", "note", "text", "command*"),
     ),
     Rule(
-        "override.decode_and_follow", PI, 0.45,
-        ("follow", "execute", "obey", "run", "apply", "carry out", "act on", "perform",
-         "implement", "comply", "do what", "do as"),
-        _p(r"(?<!\w)(?:decode|decrypt|convert|translate|unscramble|deobfuscate|reverse|read)"
-           r"@@G5@@@@S@@(?:and|then|&)@@S@@(?:then@@S@@)?(?:(?:follow|execute|obey|run|apply|"
-           r"carry out|act on|perform|implement|comply with)@@S@@(?:it|them|that|this|the@@S@@"
-           r"(?:instructions?|commands?|text|result|message|content|directions?)|its@@S@@"
-           r"(?:instructions?|content))|do@@S@@(?:what|as)@@S@@(?:it|they)@@S@@(?:says?|tells?|"
-           r"instructs?))(?!\w)"),
-        back=120, ahead=80, also=("decode*", "decrypt*", "convert*", "translate*", "unscramble",
-                        "deobfuscate", "reverse", "read"),
+        "override.instructions_cancelled",
+        PI,
+        0.7,
+        (
+            "cancel*",
+            "void*",
+            "null*",
+            "revoked",
+            "lifted",
+            "removed",
+            "disabled",
+            "suspended",
+            "deactivated",
+            "obsolete",
+            "overridden",
+            "invalid*",
+            "superseded",
+            "no longer",
+        ),
+        _p(
+            r"(?<!\w)(?:previous|prior|earlier|original|old|above|initial|your|all|system|"
+            r"existing)@@G2@@@@S@@(?:instructions?|directives|programming|system prompt|prompt|"
+            r"guidelines|constraints|rules)@@S@@(?:are|is|have been|has been|were|got|are now|is "
+            r"now|have now been)@@S@@(?:now@@S@@)?(?:cancell?ed|void(?:ed)?|null(?:ified)?|revoked|"
+            r"lifted|removed|disabled|suspended|deactivated|obsolete|overridden|invalid(?:ated)?|"
+            r"superseded|no longer (?:valid|in effect|apply|applicable|active))(?!\w)"
+        ),
+        back=90,
+        ahead=60,
+        also=(
+            "instruction*",
+            "directives",
+            "programming",
+            "prompt",
+            "guidelines",
+            "constraints",
+            "rules",
+        ),
     ),
     Rule(
-        "override.follow_hidden_instructions", PI, 0.45, ("follow", "execute", "obey",
-                                                           "carry out"),
-        _p(r"(?<!\w)(?:follow|execute|obey|carry out)@@S@@(?:the@@S@@)?(?:instructions?|commands?|"
-           r"directions?)@@S@@(?:inside|within|in it|encoded|hidden|contained)(?!\w)"),
+        "override.decode_and_follow",
+        PI,
+        0.45,
+        (
+            "follow",
+            "execute",
+            "obey",
+            "run",
+            "apply",
+            "carry out",
+            "act on",
+            "perform",
+            "implement",
+            "comply",
+            "do what",
+            "do as",
+        ),
+        _p(
+            r"(?<!\w)(?:decode|decrypt|convert|translate|unscramble|deobfuscate|reverse|read)"
+            r"@@G5@@@@S@@(?:and|then|&)@@S@@(?:then@@S@@)?(?:(?:follow|execute|obey|run|apply|"
+            r"carry out|act on|perform|implement|comply with)@@S@@(?:it|them|that|this|the@@S@@"
+            r"(?:instructions?|commands?|text|result|message|content|directions?)|its@@S@@"
+            r"(?:instructions?|content))|do@@S@@(?:what|as)@@S@@(?:it|they)@@S@@(?:says?|tells?|"
+            r"instructs?))(?!\w)"
+        ),
+        back=120,
+        ahead=80,
+        also=(
+            "decode*",
+            "decrypt*",
+            "convert*",
+            "translate*",
+            "unscramble",
+            "deobfuscate",
+            "reverse",
+            "read",
+        ),
+    ),
+    Rule(
+        "override.follow_hidden_instructions",
+        PI,
+        0.45,
+        ("follow", "execute", "obey", "carry out"),
+        _p(
+            r"(?<!\w)(?:follow|execute|obey|carry out)@@S@@(?:the@@S@@)?(?:instructions?|commands?|"
+            r"directions?)@@S@@(?:inside|within|in it|encoded|hidden|contained)(?!\w)"
+        ),
         also=("inside", "within", "in it", "encoded", "hidden", "contained"),
     ),
     Rule(
-        "override.new_system_prompt", PI, 0.6, ("new", "updated", "revised", "replacement"),
-        _p(r"(?<!\w)(?:here is|here's|this is|below is|use|apply|load|adopt|accept|install)@@S@@"
-           r"(?:your|the|a)@@S@@(?:new|updated|real|revised|replacement|override)@@S@@"
-           r"(?:system prompt|system message|instructions|directives|persona|prompt)(?!\w)"),
-        back=30, ahead=60, also=("system prompt", "system message", "instructions", "directives",
-                       "persona", "prompt"),
+        "override.new_system_prompt",
+        PI,
+        0.6,
+        ("new", "updated", "revised", "replacement"),
+        _p(
+            r"(?<!\w)(?:here is|here's|this is|below is|use|apply|load|adopt|accept|install)@@S@@"
+            r"(?:your|the|a)@@S@@(?:new|updated|real|revised|replacement|override)@@S@@"
+            r"(?:system prompt|system message|instructions|directives|persona|prompt)(?!\w)"
+        ),
+        back=30,
+        ahead=60,
+        also=("system prompt", "system message", "instructions", "directives", "persona", "prompt"),
     ),
     Rule(
-        "override.new_task", PI, 0.25, ("task", "job", "goal", "objective", "mission", "purpose"),
-        _p(r"(?<!\w)your@@S@@(?:new|real|actual|true|only|primary|updated)@@S@@(?:task|job|goal|"
-           r"objective|instructions?|role|purpose|mission|directive|orders?)@@S@@(?:is|are|will "
-           r"be|now)(?!\w)"),
-        back=30, ahead=40, also=("your",),
+        "override.new_task",
+        PI,
+        0.25,
+        ("task", "job", "goal", "objective", "mission", "purpose"),
+        _p(
+            r"(?<!\w)your@@S@@(?:new|real|actual|true|only|primary|updated)@@S@@(?:task|job|goal|"
+            r"objective|instructions?|role|purpose|mission|directive|orders?)@@S@@(?:is|are|will "
+            r"be|now)(?!\w)"
+        ),
+        back=30,
+        ahead=40,
+        also=("your",),
     ),
     Rule(
-        "override.from_now_on", PI, 0.12, ("from now on", "from this point", "henceforth",
-                                           "for the rest of"),
+        "override.from_now_on",
+        PI,
+        0.12,
+        ("from now on", "from this point", "henceforth", "for the rest of"),
         r"(?<!\w)(?:from now on|from this point (?:on|forward)|henceforth|for the rest of "
         r"(?:this|the) (?:conversation|chat|session))(?!\w)",
     ),
     # ---- PROMPT_INJECTION: instructions addressed to the model inside data -----------------
     Rule(
-        "indirect.note_to_ai", PI, 0.45,
-        ("note", "notice", "attention", "important", "reminder", "memo", "p.s", "ps", "hint",
-         "warning"),
-        _p(rf"(?<!\w)(?:notes?|notices?|attention|important|reminders?|memos?|p\.?s\.?|hints?|"
-           rf"warnings?)@@S@@(?:for|to)@@S@@(?:(?:the|any|all)@@S@@)?(?:{_AI}|(?:ai|automated|"
-           rf"llm)@@S@@(?:code@@S@@)?(?:reviewers?|screeners?|recruiters?|graders?|evaluators?|"
-           rf"summari[sz]ers?|readers?|systems?|tools?|crawlers?))(?!\w)"),
+        "indirect.note_to_ai",
+        PI,
+        0.45,
+        (
+            "note",
+            "notice",
+            "attention",
+            "important",
+            "reminder",
+            "memo",
+            "p.s",
+            "ps",
+            "hint",
+            "warning",
+        ),
+        _p(
+            rf"(?<!\w)(?:notes?|notices?|attention|important|reminders?|memos?|p\.?s\.?|hints?|"
+            rf"warnings?)@@S@@(?:for|to)@@S@@(?:(?:the|any|all)@@S@@)?(?:{_AI}|(?:ai|automated|"
+            rf"llm)@@S@@(?:code@@S@@)?(?:reviewers?|screeners?|recruiters?|graders?|evaluators?|"
+            rf"summari[sz]ers?|readers?|systems?|tools?|crawlers?))(?!\w)"
+        ),
     ),
     Rule(
-        "indirect.reader_address", PI, 0.5,
-        ("reading", "processing", "summarizing", "summarising", "reviewing", "analyzing",
-         "analysing", "parsing", "scanning", "evaluating", "screening", "crawling", "indexing"),
-        _p(rf"(?<!\w)(?:to|dear|hey|hi|hello|attention|attn)@@S@@(?:(?:the|any|all)@@S@@)?{_AI}"
-           rf"@@S@@(?:(?:that is|who is|currently)@@S@@)?(?:reading|processing|summari[sz]ing|"
-           rf"reviewing|analy[sz]ing|parsing|scanning|evaluating|screening|crawling|indexing)"
-           rf"(?!\w)"),
-        back=60, ahead=30, also=("ai", "llm*", "language model*", "assistant*", "chatbot*", "agent*",
-                       "model*", "gpt*", "chatgpt", "claude", "gemini", "copilot", "bot*"),
+        "indirect.reader_address",
+        PI,
+        0.5,
+        (
+            "reading",
+            "processing",
+            "summarizing",
+            "summarising",
+            "reviewing",
+            "analyzing",
+            "analysing",
+            "parsing",
+            "scanning",
+            "evaluating",
+            "screening",
+            "crawling",
+            "indexing",
+        ),
+        _p(
+            rf"(?<!\w)(?:(?:to|dear|hey|hi|hello|attention|attn)@@S@@)?(?:(?:the|any|all)@@S@@)?"
+            rf"{_AI}@@S@@(?:(?:that is|who is|which is|that are|who are|currently)@@S@@)?"
+            rf"(?:reading|processing|summari[sz]ing|reviewing|analy[sz]ing|parsing|scanning|"
+            rf"evaluating|screening|crawling|indexing)@@S@@(?:this|these|the following|my|our)"
+            rf"(?!\w)"
+        ),
+        back=60,
+        ahead=40,
+        also=(
+            "ai",
+            "llm*",
+            "language model*",
+            "assistant*",
+            "chatbot*",
+            "agent*",
+            "model*",
+            "gpt*",
+            "chatgpt",
+            "claude",
+            "gemini",
+            "copilot",
+            "bot*",
+        ),
     ),
     Rule(
-        "indirect.if_you_are_ai", PI, 0.5, ("if you",),
+        "indirect.addressed_label",
+        PI,
+        0.25,
+        ("ai", "assistant", "llm", "model", "agent", "chatbot", "bot", "gpt", "system"),
+        r"(?:<!--|\[|\(|#|//|/\*)[ \t]*(?:(?:note|message|instructions?|attention) (?:to|for) "
+        r"|dear |hey )?(?:the )?(?:ai|assistant|ai assistant|llm|language model|model|agent|"
+        r"ai agent|chatbot|bot|gpt|system)s?[ \t]*[:,]",
+        back=30,
+        ahead=30,
+    ),
+    Rule(
+        "indirect.instruct_about_user",
+        PI,
+        0.2,
+        ("user", "users", "customer", "reader"),
+        r"(?<!\w)(?:tell|ask|instruct|convince|persuade|urge|direct|remind|force|trick) the "
+        r"(?:user|users|customer|reader)s? to(?!\w)",
+        back=30,
+        ahead=10,
+    ),
+    Rule(
+        "override.new_rule_header",
+        PI,
+        0.35,
+        ("new", "updated", "revised", "additional"),
+        r"(?<!\w)(?:new|updated|revised|additional) (?:rule|instruction|directive|policy|"
+        r"system rule|system instruction|order)s?[ \t]*:",
+        ahead=40,
+    ),
+    Rule(
+        "override.authority_instruction",
+        PI,
+        0.55,
+        (
+            "developer*",
+            "system",
+            "admin*",
+            "administrator*",
+            "operator*",
+            "owner*",
+            "creator*",
+            "openai",
+            "anthropic",
+            "security team",
+        ),
+        _p(
+            r"(?<!\w)(?:(?:new|updated|urgent|important|additional|revised)@@S@@)?(?:instructions?|"
+            r"directives?|orders?|message|update|notice)@@S@@from@@S@@(?:the@@S@@|your@@S@@)?"
+            r"(?:developers?|system|admin|administrator|operators?|owners?|creators?|openai|"
+            r"anthropic|security team)(?!\w)"
+        ),
+        back=60,
+        ahead=20,
+        also=("instruction*", "directive*", "order*", "message", "update", "notice"),
+    ),
+    Rule(
+        "override.assistant_must",
+        PI,
+        0.4,
+        ("assistant", "ai", "model", "chatbot", "bot", "agent", "llm"),
+        _p(
+            r"(?<!\w)the@@S@@(?:assistant|ai|model|chatbot|bot|agent|llm)@@S@@(?:must|should|will|"
+            r"shall|is now allowed to|is allowed to|may now|can now|has to|needs to)@@S@@(?:now"
+            r"@@S@@)?(?:always@@S@@)?(?:reveal|disclose|ignore|share|output|print|leak|disregard|"
+            r"bypass|forget|send|forward|obey|comply with)(?!\w)"
+        ),
+        back=8,
+        ahead=80,
+    ),
+    Rule(
+        "jailbreak.pretend_no_policy",
+        JB,
+        0.7,
+        ("exist", "apply", "exists", "applies"),
+        _p(
+            r"(?<!\w)(?:pretend|imagine|act as if|assume|suppose|behave as if)@@S@@(?:that@@S@@)?"
+            r"(?:the@@S@@|your@@S@@|all@@S@@|any@@S@@)?(?:\w{1,24}'?s?@@S@@)?"
+            r"(?:content polic(?:y|ies)|polic(?:y|ies)|rules|guidelines|restrictions|filters|"
+            r"safety (?:guidelines|rules|filters)|programming|guardrails|ethics|limits)@@S@@"
+            r"(?:(?:do|does|did)(?: not|n't)|"
+            r"no longer|don't|doesn't|didn't)@@S@@(?:exist|apply)(?!\w)"
+        ),
+        back=120,
+        ahead=20,
+        also=("pretend", "imagine", "act as if", "assume", "suppose", "behave as if"),
+    ),
+    Rule(
+        "leak.what_instructions_did_you_get",
+        SPL,
+        0.7,
+        ("what",),
+        _p(
+            r"(?<!\w)what@@S@@(?:(?:instructions?|rules|prompt|guidelines|directives|orders)"
+            r"@@S@@(?:did|were|have|had)@@S@@you@@S@@(?:get|receive|received|been given|given|"
+            r"got)|did@@S@@(?:they|the developers?|your (?:developers?|creators?|operators?)|"
+            r"openai|anthropic)@@S@@(?:tell|instruct|program)@@S@@you)(?!\w)"
+        ),
+        ahead=90,
+        interrogative_ok=True,
+        also=(
+            "instruction*",
+            "rules",
+            "prompt",
+            "guidelines",
+            "directives",
+            "orders",
+            "tell",
+            "instruct",
+            "program",
+        ),
+    ),
+    Rule(
+        "indirect.if_you_are_ai",
+        PI,
+        0.5,
+        ("if you",),
         r"(?<!\w)if you(?: are|'re| re)(?: an?)? (?:ai|llm|language model|large language model|"
         r"assistant|ai assistant|chatbot|automated (?:system|reviewer|agent|tool)|bot|gpt|"
         r"ai model|ai agent|agent)(?=\s*[,.:;!)]|\s+(?:reading|processing|summari|reviewing|and|"
         r"or|tasked|that|who|analy|parsing|screening))",
     ),
     Rule(
-        "indirect.vocative_imperative", PI, 0.4,
-        ("ai", "assistant", "agent", "llm", "model", "chatbot", "bot", "gpt", "claude",
-         "gemini", "copilot"),
-        r"(?:^|(?<=[\n.!?:;\[(,\"'])|(?<=<!--)|(?<=#)|(?<=//)|(?<=/\*))[ \t]*(?:(?:dear|hey|hi|"
+        "indirect.vocative_imperative",
+        PI,
+        0.4,
+        (
+            "ai",
+            "assistant",
+            "agent",
+            "llm",
+            "model",
+            "chatbot",
+            "bot",
+            "gpt",
+            "claude",
+            "gemini",
+            "copilot",
+        ),
+        r"(?:^|(?<=[\n.!?:;\[(,\"'>])|(?<=<!--)|(?<=#)|(?<=//)|(?<=/\*))[ \t]*(?:(?:dear|hey|hi|"
         r"attention|attn:?)\s+)?(?:the\s+)?(?:ai|a\.i\.|llm|assistant|ai assistant|ai agent|"
         r"agent|language model|chatbot|bot|gpt|chatgpt|claude|gemini|copilot|model)\s*[,:]\s*"
         r"(?:please\s+)?(?:ignore|disregard|forget|pay no|override|do not|don't|dont|stop|you "
         r"must|you should|you will|your new|new instructions|reveal|print|output|send|forward|"
         r"call|list|tell|insert|include|add|write|approve|recommend|rate|say|respond|reply|"
         r"after|before|instead|now)(?!\w)",
-        back=40, ahead=80,
+        back=40,
+        ahead=80,
     ),
     Rule(
-        "indirect.system_notice", PI, 0.55, ("system",),
-        _p(rf"(?<!\w)system@@S@@(?:notice|message|alert|override|update|instructions?|directive|"
-           rf"announcement|command|notification)@@S@@(?:to|for)@@S@@(?:the@@S@@)?{_AI}(?!\w)"),
+        "indirect.system_notice",
+        PI,
+        0.55,
+        ("system",),
+        _p(
+            rf"(?<!\w)system@@S@@(?:notice|message|alert|override|update|instructions?|directive|"
+            rf"announcement|command|notification)@@S@@(?:to|for)@@S@@(?:the@@S@@)?{_AI}(?!\w)"
+        ),
     ),
     Rule(
-        "indirect.stealth", PI, 0.5,
+        "indirect.stealth",
+        PI,
+        0.5,
         ("mention", "tell", "reveal", "inform", "alert", "notify", "disclose", "let"),
-        _p(r"(?<!\w)(?:do not|don't|dont|never|without)@@S@@(?:mention(?:ing)?|tell(?:ing)?|"
-           r"reveal(?:ing)?|inform(?:ing)?|alert(?:ing)?|notify(?:ing)?|disclos(?:e|ing)|let)"
-           r"(?:@@S@@(?:this|that|it|these instructions|anything|them|any of this))?"
-           r"(?:@@S@@to)?(?:@@S@@the)?@@S@@(?:user|users|human|customer|recipient|operator)"
-           r"(?!\w)"),
-        back=12, ahead=90, also=("user", "users", "human", "customer", "recipient", "operator"),
+        _p(
+            r"(?<!\w)(?:do not|don't|dont|never|without)@@S@@(?:mention(?:ing)?|tell(?:ing)?|"
+            r"reveal(?:ing)?|inform(?:ing)?|alert(?:ing)?|notify(?:ing)?|disclos(?:e|ing)|let)"
+            r"(?:@@S@@(?:this|that|it|these instructions|anything|them|any of this))?"
+            r"(?:@@S@@to)?(?:@@S@@the)?@@S@@(?:user|users|human|customer|recipient|operator)"
+            r"(?!\w)"
+        ),
+        back=12,
+        ahead=90,
+        also=("user", "users", "human", "customer", "recipient", "operator"),
     ),
     Rule(
-        "indirect.third_person_user", PI, 0.2, ("user's", "users'", "user s"),
-        _p(r"(?<!\w)users?'?s?@@S@@(?:\w{1,24}@@S@@)?(?:emails?|inbox|messages|data|files|"
-           r"documents|passwords?|credentials|contacts|history|conversation|account|cookies|"
-           r"session|tokens?|api keys?|secrets?)(?!\w)"),
+        "indirect.third_person_user",
+        PI,
+        0.2,
+        ("user's", "users'", "user s"),
+        _p(
+            r"(?<!\w)users?'?s?@@S@@(?:\w{1,24}@@S@@)?(?:emails?|inbox|messages|data|files|"
+            r"documents|passwords?|credentials|contacts|history|conversation|account|cookies|"
+            r"session|tokens?|api keys?|secrets?)(?!\w)"
+        ),
     ),
     Rule(
-        "indirect.exfil_destination", PI, 0.45,
+        "indirect.exfil_destination",
+        PI,
+        0.45,
         ("send", "forward", "post", "upload", "transmit", "exfiltrate", "leak", "submit"),
         r"(?<![\w])(?i:send|forward|post|upload|transmit|exfiltrate|leak|submit)\s+(?:\w+\s+)"
         r"{0,4}?(?i:(?:chat|conversation)\s+history|conversations?|(?:(?:all|every)\s+)?(?:of\s+)?"
         r"(?:the\s+)?(?:user'?s?\s+)?(?:emails?|messages|data|files|passwords?|credentials|"
         r"secrets?|api\s+keys?|tokens?|system\s+prompt|prompt))\s+(?:\w+\s+){0,3}?(?i:to)\s+"
         r"(?:https?://|\S+@)",
-        raw=True, self_damped=True, also=("http", "www", "@"),
+        raw=True,
+        self_damped=True,
+        also=("http", "www", "@"),
     ),
     Rule(
-        "indirect.pwned_payload", PI, 0.5, ("pwned", "hacked"),
+        "indirect.pwned_payload",
+        PI,
+        0.5,
+        ("pwned", "hacked"),
         r"(?<!\w)(?:say|respond|reply|print|output|write|answer)(?: only)?(?: with)?[^\w]{1,4}"
         r"(?:i have been pwned|i've been pwned|pwned|hacked|haha pwned)",
-        back=40, ahead=40,
+        back=40,
+        ahead=40,
     ),
     Rule(
-        "indirect.tool_call", PI, 0.3, ("tool", "function", "command", "endpoint", "action"),
+        "indirect.tool_call",
+        PI,
+        0.3,
+        ("tool", "function", "command", "endpoint", "action"),
         r"(?<!\w)(?:call|invoke|execute|run|trigger|use)\s+(?:the\s+)?['\"]?[\w.]*(?:delete|drop|"
         r"remove|wipe|destroy|transfer|send_money|payment|purchase|exec|shell|sudo)[\w.]*['\"]?"
         r"\s+(?:tool|function|command|endpoint|api|action)(?!\w)",
-        back=60, ahead=30,
-        also=("*delete*", "*drop*", "*remove*", "*wipe*", "*destroy*", "*transfer*", "*payment*",
-              "*purchase*", "*exec*", "*shell*", "*sudo*"),
+        back=60,
+        ahead=30,
+        also=(
+            "*delete*",
+            "*drop*",
+            "*remove*",
+            "*wipe*",
+            "*destroy*",
+            "*transfer*",
+            "*payment*",
+            "*purchase*",
+            "*exec*",
+            "*shell*",
+            "*sudo*",
+        ),
     ),
     Rule(
-        "indirect.markdown_image_exfil", PI, 0.4, ("](http",),
+        "indirect.markdown_image_exfil",
+        PI,
+        0.4,
+        ("](http",),
         r"!\[[^\]\n]{0,100}\]\(\s*https?://[^\s)]{1,300}[?&][\w.\-]{1,30}=(?:[^\s)]*(?:\{|\$|"
         r"%7[bB]|\[|<)|[A-Z_]{6,}|[^\s)]*(?i:summary|conversation|history|secret|password|token|"
         r"api_?key|data|context|chat|email|prompt))",
-        back=120, ahead=420, raw=True,
+        back=120,
+        ahead=420,
+        raw=True,
     ),
     Rule(
-        "indirect.encode_into_url", PI, 0.5, ("encoded", "appended", "embedded", "inserted",
-                                             "included"),
+        "indirect.encode_into_url",
+        PI,
+        0.5,
+        ("encoded", "appended", "embedded", "inserted", "included"),
         r"(?<!\w)(?:conversation|chat|summary|history|messages?|user data|secrets?|passwords?|"
         r"api keys?|credentials|context|system prompt|personal data|email)[\w\s-]{0,40}?"
         r"(?:url[- ]?encoded|base6a[- ]?encoded|encoded|appended|embedded|inserted|included)"
         r"[^\w.!?]{1,6}(?:in|into|to|as)[^\w.!?]{1,6}(?:(?:the|a)[^\w.!?]{1,6})?(?:query|url|"
         r"link|image|parameter|querystring|query string|request)(?!\w)",
-        back=60, ahead=70, also=("query", "url", "link", "image", "parameter*", "querystring", "request"),
+        back=60,
+        ahead=70,
+        also=("query", "url", "link", "image", "parameter*", "querystring", "request"),
     ),
     Rule(
-        "indirect.secrets_request", PI, 0.45,
-        ("api key*", "api_key*", "apikey*", "key", "keys", "secret*", "password*", "credential*",
-         "token*", "variable*"),
-        _p(rf"(?<!\w)(?:list|reveal|give|tell|show|print|dump|output|share|leak|send|provide|"
-           rf"display)@@S@@(?:me@@S@@)?(?:all|every|any|the|your|each)@@S@@(?:of@@S@@(?:the|your)"
-           rf"@@S@@)?(?:\w{{1,24}}@@S@@)?{_SECRETS}(?!\w)"),
-        back=50, ahead=40, negatable=True,
+        "indirect.secrets_request",
+        PI,
+        0.45,
+        (
+            "api key*",
+            "api_key*",
+            "apikey*",
+            "key",
+            "keys",
+            "secret*",
+            "password*",
+            "credential*",
+            "token*",
+            "variable*",
+        ),
+        _p(
+            rf"(?<!\w)(?:list|reveal|give|tell|show|print|dump|output|share|leak|send|provide|"
+            rf"display)@@S@@(?:me@@S@@)?(?:all|every|any|the|your|each)@@S@@(?:of@@S@@(?:the|your)"
+            rf"@@S@@)?(?:\w{{1,24}}@@S@@)?{_SECRETS}(?!\w)"
+        ),
+        back=50,
+        ahead=40,
+        negatable=True,
     ),
     Rule(
-        "indirect.secrets_you_have", PI, 0.35,
-        ("api key*", "api_key*", "apikey*", "keys", "secret*", "password*", "credential*",
-         "token*", "variable*"),
-        _p(rf"(?<!\w){_SECRETS}@@S@@(?:that@@S@@)?you@@S@@(?:have|can|know)(?:@@S@@(?:access|"
-           rf"see|use))?(?!\w)"),
+        "indirect.secrets_you_have",
+        PI,
+        0.35,
+        (
+            "api key*",
+            "api_key*",
+            "apikey*",
+            "keys",
+            "secret*",
+            "password*",
+            "credential*",
+            "token*",
+            "variable*",
+        ),
+        _p(
+            rf"(?<!\w){_SECRETS}@@S@@(?:that@@S@@)?you@@S@@(?:have|can|know)(?:@@S@@(?:access|"
+            rf"see|use))?(?!\w)"
+        ),
         also=("you have", "you can", "you know"),
     ),
     Rule(
-        "indirect.reveal_secrets", PI, 0.3, ("reveal", "leak", "expose", "disclose"),
+        "indirect.reveal_secrets",
+        PI,
+        0.3,
+        ("reveal", "leak", "expose", "disclose"),
         r"(?<!\w)(?:reveal|leak|expose|disclose)\s+(?:the\s+|all\s+|any\s+|your\s+)?(?:secrets?|"
         r"passwords?|credentials|api keys?|confidential (?:data|information))(?!\s+of\b)(?!\w)",
         negatable=True,
     ),
     Rule(
-        "indirect.authority_claim", PI, 0.4, ("i am your", "i'm your", "this is your"),
+        "indirect.authority_claim",
+        PI,
+        0.4,
+        ("i am your", "i'm your", "this is your"),
         r"(?<!\w)(?:i am|i'm|this is) your (?:\w+ )?(?:developer|creator|administrator|admin|"
         r"owner|operator|programmer|maker|trainer)s?(?!\w)",
     ),
     # ---- PROMPT_INJECTION: fake delimiters and role markers ---------------------------------
     Rule(
-        "delimiter.chat_template_token", PI, 0.6, ("<|",),
+        "delimiter.chat_template_token",
+        PI,
+        0.6,
+        ("<|",),
         r"<\|(?:im_start|im_end|im_sep|system|user|assistant|endoftext|end_of_text|eot_id|"
         r"start_header_id|end_header_id|begin_of_text|end_of_turn|start_of_turn|eos|bos)\|>",
     ),
     Rule(
-        "delimiter.chat_template_system", PI, 0.8, ("<|",),
+        "delimiter.chat_template_system",
+        PI,
+        0.8,
+        ("<|",),
         r"<\|(?:im_start|start_header_id|system)\|>\s*(?:system|developer)?",
     ),
     Rule(
-        "delimiter.inst_tags", PI, 0.6, ("[inst]", "[/inst]", "<<sys>>", "<</sys>>",
-                                         "<start_of_turn>", "<end_of_turn>"),
+        "delimiter.inst_tags",
+        PI,
+        0.6,
+        ("[inst]", "[/inst]", "<<sys>>", "<</sys>>", "<start_of_turn>", "<end_of_turn>"),
         r"\[/?inst\]|<</?sys>>|<(?:start|end)_of_turn>",
     ),
     Rule(
-        "delimiter.system_tag", PI, 0.45, ("system", "developer", "admin"),
+        "delimiter.system_tag",
+        PI,
+        0.45,
+        ("system", "developer", "admin"),
         r"</?(?:system|system_prompt|systemprompt|sys|system-message|system_message|developer|"
         r"developer_message|admin)>",
-        back=2, ahead=40,
+        back=2,
+        ahead=40,
     ),
     Rule(
-        "delimiter.close_user_tag", PI, 0.3, ("</user", "</human", "</query"),
+        "delimiter.close_user_tag",
+        PI,
+        0.3,
+        ("</user", "</human", "</query"),
         r"</(?:user|human|user_input|user_query|query)>",
     ),
     Rule(
-        "delimiter.role_label_caps", PI, 0.45, ("system", "admin", "developer", "root"),
+        "delimiter.role_label_caps",
+        PI,
+        0.45,
+        ("system", "admin", "developer", "root"),
         r"(?m)(?:^|(?<=[.!?]\s))[ \t>#*]*(?:SYSTEM(?: PROMPT| MESSAGE| INSTRUCTIONS?| OVERRIDE| "
         r"UPDATE| NOTE)?|ADMIN(?:ISTRATOR)?|DEVELOPER|ROOT)[ \t]*(?:\([^)\n]{0,30}\))?[ \t]*:",
-        back=12, ahead=50, raw=True,
+        back=12,
+        ahead=50,
+        raw=True,
     ),
     Rule(
-        "delimiter.role_label_heading", PI, 0.45,
+        "delimiter.role_label_heading",
+        PI,
+        0.45,
         ("system", "instruction", "developer", "admin", "response"),
         r"(?m)^[ \t]*#{1,6}[ \t]*(?:system|system prompt|new instructions?|instructions?|"
         r"developer|admin|response)[ \t]*:",
-        back=12, ahead=50,
+        back=12,
+        ahead=50,
     ),
     Rule(
-        "delimiter.role_label_inline", PI, 0.4, ("system", "developer"),
+        "delimiter.role_label_inline",
+        PI,
+        0.4,
+        ("system", "developer"),
         r"(?:^|(?<=[\n.!?:\]]))[ \t]*(?:new |updated )?(?:system|developer) (?:prompt|message|"
         r"instructions?|override|directive)[ \t]*:",
-        back=12, ahead=50,
+        back=12,
+        ahead=50,
     ),
     Rule(
-        "delimiter.role_label_plain", PI, 0.2, ("system",),
+        "delimiter.role_label_plain",
+        PI,
+        0.2,
+        ("system",),
         r"(?m)^[ \t]*system[ \t]*:",
-        back=4, ahead=20,
+        back=4,
+        ahead=20,
     ),
     Rule(
-        "delimiter.transcript", PI, 0.4, ("human", "user", "h"),
+        "delimiter.transcript",
+        PI,
+        0.4,
+        ("human", "user", "h"),
         r"(?:^|\n)[ \t]*(?:human|user|h)[ \t]*:[^\n]{0,400}\n+[ \t]*(?:assistant|ai|gpt|"
         r"chatgpt|bot|claude|model)[ \t]*:",
-        back=8, also=("assistant", "ai", "gpt", "chatgpt", "bot", "claude", "model"),
+        back=8,
+        also=("assistant", "ai", "gpt", "chatgpt", "bot", "claude", "model"),
     ),
     Rule(
-        "delimiter.prefill", PI, 0.3, ("assistant", "ai", "bot"),
+        "delimiter.prefill",
+        PI,
+        0.3,
+        ("assistant", "ai", "bot"),
         r"(?<!\w)(?:assistant|ai|bot)[ \t]*:[ \t]*(?:sure|of course|certainly|absolutely|okay|ok)"
         r"[,.!]?[^\n]{0,40}(?:here (?:it )?is|here you go|here's)",
     ),
     Rule(
-        "delimiter.role_front_matter", PI, 0.75, ("role",),
+        "delimiter.role_front_matter",
+        PI,
+        0.75,
+        ("role",),
         r"(?:^|\n)[ \t]*-{3,}[ \t]*\n[ \t]*role[ \t]*:[ \t]*[\"']?(?:system|developer|admin)",
-        back=40, ahead=30,
+        back=40,
+        ahead=30,
     ),
     Rule(
-        "delimiter.role_yaml", PI, 0.4, ("role",),
+        "delimiter.role_yaml",
+        PI,
+        0.4,
+        ("role",),
         r"(?m)^[ \t]*role[ \t]*:[ \t]*[\"']?(?:system|developer)(?!\w)",
-        back=8, ahead=30,
+        back=8,
+        ahead=30,
     ),
     Rule(
-        "delimiter.role_json", PI, 0.3, ("role",),
+        "delimiter.role_json",
+        PI,
+        0.3,
+        ("role",),
         r"\"role\"\s*:\s*\"(?:system|developer)\"",
-        back=2, ahead=30,
+        back=2,
+        ahead=30,
     ),
     Rule(
-        "delimiter.markdown_role_link", PI, 0.75,
+        "delimiter.markdown_role_link",
+        PI,
+        0.75,
         ("system", "assistant", "developer", "admin", "instruction"),
         r"\[(?:system|assistant|developer|admin|instructions?)\]\(#[^)\n]{0,40}\)",
-        back=2, ahead=60,
+        back=2,
+        ahead=60,
     ),
     Rule(
-        "delimiter.end_of_input", PI, 0.25, ("end of", "begin of", "start of"),
+        "delimiter.end_of_input",
+        PI,
+        0.25,
+        ("end of", "begin of", "start of"),
         r"(?:END|BEGIN|START) OF (?:THE )?(?:USER |SYSTEM |DEVELOPER |ADMIN )?(?:INPUT|PROMPT|"
         r"CONVERSATION|CONTEXT|INSTRUCTIONS?|MESSAGE|QUERY|TEXT|DOCUMENT|DATA)",
         raw=True,
     ),
     Rule(
-        "delimiter.begin_system_block", PI, 0.5, ("begin", "start", "new"),
+        "delimiter.begin_system_block",
+        PI,
+        0.5,
+        ("begin", "start", "new"),
         r"(?<!\w)(?:begin|start|new)[ _](?:system|admin|developer)[ _](?:prompt|instructions?|"
         r"message|override|mode)(?!\w)",
     ),
     # ---- JAILBREAK: personas and modes -----------------------------------------------------
     Rule(
-        "jailbreak.dan_persona", JB, 0.8, ("dan", "stan", "dude", "aim", "ucar", "antigpt",
-                                          "betterdan", "mongo tom", "evilbot", "kevin"),
+        "jailbreak.dan_persona",
+        JB,
+        0.8,
+        (
+            "dan",
+            "stan",
+            "dude",
+            "aim",
+            "ucar",
+            "antigpt",
+            "betterdan",
+            "mongo tom",
+            "evilbot",
+            "kevin",
+        ),
         r"(?i:act(?:ing)? as|you are(?: now| going to be)?|you're(?: now)?|pretend(?:ing)? to be|"
         r"become|answer as|respond as|reply as|called|named|known as|du bist(?: jetzt)?|tu es"
         r"(?: maintenant)?|ahora eres|eres|ora sei|você é|sen artık|je bent nu)\s+(?:an?\s+|the"
         r"\s+)?(?:DAN|STAN|DUDE|AIM|UCAR|(?i:antigpt|betterdan|mongo tom|evilbot)|KEVIN)\b",
-        back=40, ahead=16, raw=True,
+        back=40,
+        ahead=16,
+        raw=True,
     ),
     Rule(
-        "jailbreak.dan_mode", JB, 0.85, ("dan", "jailbreak"),
+        "jailbreak.dan_mode",
+        JB,
+        0.85,
+        ("dan", "jailbreak"),
         r"\bDAN\s*(?:\d+(?:\.\d+)?\s*)?(?i:mode|jailbreak|prompt)\b|\[\W{0,3}\s*(?:JAILBREAK|"
         r"DAN|🔓JAILBREAK)\s*\]",
-        back=4, ahead=40, raw=True,
+        back=4,
+        ahead=40,
+        raw=True,
     ),
     Rule(
-        "jailbreak.dan_token", JB, 0.3, ("dan",),
+        "jailbreak.dan_token",
+        JB,
+        0.3,
+        ("dan",),
         r"(?<![\w-])DAN(?![\w-])",
-        raw=True, primary=False,
+        raw=True,
+        primary=False,
     ),
     Rule(
-        "jailbreak.named_persona", JB, 0.6,
+        "jailbreak.named_persona",
+        JB,
+        0.6,
         ("gpt", "evil", "mongo tom", "mode", "confidant"),
         r"(?<!\w)(?:(?:anti|better|based|chad|dark|worm|fraud|evil|nsfw|unfiltered|uncensored|"
         r"jailbroken|jailbreak)[\s-]?gpt|evil[\s-]?(?:bot|confidant|twin|assistant)|mongo tom|"
-        r"(?:developer|dev) mode (?:output|response)|opposite mode|jailbreak mode|unrestricted "
-        r"mode|unfiltered mode|uncensored mode|no[\s-]?limits? mode|evil mode)(?!\w)",
-        back=16, ahead=40,
+        r"(?:developer|dev) mode (?:output|response)|evil (?:\w+ )?confidant|opposite mode|"
+        r"jailbreak mode|unrestricted mode|unfiltered mode|uncensored mode|no[\s-]?limits? mode|"
+        r"evil mode)(?!\w)",
+        back=16,
+        ahead=40,
     ),
     Rule(
-        "jailbreak.strong_mode", JB, 0.6, ("mode",),
+        "jailbreak.strong_mode",
+        JB,
+        0.6,
+        ("mode",),
         _p(rf"(?<!\w){_STRONG_MODES}(?:@@S@@\w{{1,24}})?@@S@@mode(?!\w)"),
-        back=50, ahead=12,
+        back=50,
+        ahead=12,
     ),
     Rule(
-        "jailbreak.you_are_in_mode", JB, 0.45, ("mode",),
-        _p(rf"(?<!\w)you(?:@@S@@are|'re|@@S@@re)(?:@@S@@now)?@@S@@(?:in|operating in|running in|"
-           rf"entering|switched to|in the)@@S@@(?:\w{{1,24}}@@S@@){{0,2}}?{_ANY_MODES}@@S@@"
-           rf"mode(?!\w)"),
-        back=70, ahead=12,
+        "jailbreak.you_are_in_mode",
+        JB,
+        0.45,
+        ("mode",),
+        _p(
+            rf"(?<!\w)you(?:@@S@@are|'re|@@S@@re)(?:@@S@@now)?@@S@@(?:in|operating in|running in|"
+            rf"entering|switched to|in the)@@S@@(?:\w{{1,24}}@@S@@){{0,2}}?{_ANY_MODES}@@S@@"
+            rf"mode(?!\w)"
+        ),
+        back=70,
+        ahead=12,
     ),
     Rule(
-        "jailbreak.mode_enabled", JB, 0.25, ("mode",),
-        _p(rf"(?<!\w){_ANY_MODES}@@S@@mode@@S@@(?:is@@S@@)?(?:now@@S@@)?(?:enabled|activated|"
-           rf"engaged|unlocked|on)(?!\w)"),
-        back=40, ahead=40,
+        "jailbreak.mode_enabled",
+        JB,
+        0.25,
+        ("mode",),
+        _p(
+            rf"(?<!\w){_ANY_MODES}@@S@@mode@@S@@(?:is@@S@@)?(?:now@@S@@)?(?:enabled|activated|"
+            rf"engaged|unlocked|on)(?!\w)"
+        ),
+        back=40,
+        ahead=40,
     ),
     Rule(
-        "jailbreak.persona_adjective", JB, 0.65,
-        ("jailbroken", "unfiltered", "uncensored", "amoral", "unaligned", "unethical", "immoral",
-         "unrestricted", "evil", "rogue", "malicious", "unhinged"),
-        _p(r"(?<!\w)(?:simulate|pretend to be|act as|you are|you're|become|roleplay as|play|"
-           r"imagine you are|emulate)@@S@@(?:an?@@S@@)?(?:\w{1,24}@@S@@){0,2}?(?:jailbroken|"
-           r"unfiltered|uncensored|amoral|unaligned|unethical|immoral|unrestricted|evil|rogue|"
-           r"malicious|unhinged)@@S@@(?:\w{1,24}@@S@@){0,1}?(?:ai|model|assistant|chatbot|bot|"
-           r"version of yourself|gpt|llm|language model)(?!\w)"),
-        back=80, ahead=70,
+        "jailbreak.persona_adjective",
+        JB,
+        0.65,
+        (
+            "jailbroken",
+            "unfiltered",
+            "uncensored",
+            "amoral",
+            "unaligned",
+            "unethical",
+            "immoral",
+            "unrestricted",
+            "evil",
+            "rogue",
+            "malicious",
+            "unhinged",
+        ),
+        _p(
+            r"(?<!\w)(?:simulate|pretend to be|act as|you are|you're|become|roleplay as|play|"
+            r"imagine you are|emulate)@@S@@(?:an?@@S@@)?(?:\w{1,24}@@S@@){0,2}?(?:jailbroken|"
+            r"unfiltered|uncensored|amoral|unaligned|unethical|immoral|unrestricted|evil|rogue|"
+            r"malicious|unhinged)@@S@@(?:\w{1,24}@@S@@){0,2}?(?:ai|model|assistant|chatbot|bot|"
+            r"version of yourself|gpt|llm|language model)(?!\w)"
+        ),
+        back=80,
+        ahead=70,
     ),
     Rule(
-        "jailbreak.bad_adjective", JB, 0.25,
-        ("jailbroken", "unfiltered", "uncensored", "amoral", "unaligned", "unethical", "immoral",
-         "unshackled", "unchained", "unleashed"),
+        "jailbreak.bad_adjective",
+        JB,
+        0.25,
+        (
+            "jailbroken",
+            "unfiltered",
+            "uncensored",
+            "amoral",
+            "unaligned",
+            "unethical",
+            "immoral",
+            "unshackled",
+            "unchained",
+            "unleashed",
+        ),
         r"(?<!\w)(?:jailbroken|unfiltered|uncensored|amoral|unaligned|unethical|immoral|"
         r"unshackled|unchained|unleashed)(?!\w)",
     ),
     Rule(
-        "jailbreak.opposite_of_rules", JB, 0.6, ("opposite", "reverse", "contrary"),
-        _p(r"(?<!\w)(?:opposite|reverse|contrary)@@S@@(?:of|to)@@S@@(?:your|its|the|all|"
-           r"openai'?s?)@@S@@(?:\w{1,24}@@S@@)?(?:rules|guidelines|programming|instructions|"
-           r"policies|training|principles|values|restrictions)(?!\w)"),
+        "jailbreak.opposite_of_rules",
+        JB,
+        0.6,
+        ("opposite", "reverse", "contrary"),
+        _p(
+            r"(?<!\w)(?:opposite|reverse|contrary)@@S@@(?:of|to)@@S@@(?:your|its|the|all|"
+            r"openai'?s?)@@S@@(?:\w{1,24}@@S@@)?(?:rules|guidelines|programming|instructions|"
+            r"policies|training|principles|values|restrictions)(?!\w)"
+        ),
     ),
     Rule(
-        "jailbreak.dual_response", JB, 0.3,
-        ("twice", "two responses", "two answers", "two different", "two ways", "two times",
-         "once as"),
+        "jailbreak.dual_response",
+        JB,
+        0.3,
+        (
+            "twice",
+            "two responses",
+            "two answers",
+            "two different",
+            "two ways",
+            "two times",
+            "once as",
+        ),
         r"(?<!\w)(?:(?:reply|respond|answer)[^\w.!?]{1,6}(?:twice|in two ways|two times)|two "
         r"(?:different )?(?:responses|answers)|once as[^.!?]{1,60}and once as)(?!\w)",
-        back=30, ahead=90,
+        back=30,
+        ahead=90,
     ),
     Rule(
-        "jailbreak.grandma", JB, 0.45, ("grandmother", "grandma", "granny", "grandfather",
-                                       "grandpa", "nana"),
+        "jailbreak.grandma",
+        JB,
+        0.45,
+        ("grandmother", "grandma", "granny", "grandfather", "grandpa", "nana"),
         r"(?<!\w)my (?:(?:deceased|dead|late|departed|dear) )?(?:grandmother|grandma|granny|nana|"
         r"grandfather|grandpa)(?!\w)",
-        back=24, ahead=30,
+        back=24,
+        ahead=30,
     ),
     Rule(
-        "jailbreak.bedtime_story", JB, 0.3, ("asleep", "sleep", "bedtime"),
+        "jailbreak.bedtime_story",
+        JB,
+        0.3,
+        ("asleep", "sleep", "bedtime"),
         r"(?<!\w)(?:used to|would)\s+(?:tell|read|recite|sing)\s+me[^.!?]{0,120}(?:fall asleep|"
         r"sleep|bedtime)",
-        back=160, ahead=20, also=("used to", "would"),
+        back=160,
+        ahead=20,
+        also=("used to", "would"),
     ),
     Rule(
-        "jailbreak.stay_in_character", JB, 0.2, ("character",),
-        _p(r"(?<!\w)(?:(?:stay|remain|keep)@@S@@in|never@@S@@break|don'?t@@S@@break|do not"
-           r"@@S@@break)@@S@@character(?!\w)"),
-        back=24, ahead=20,
+        "jailbreak.stay_in_character",
+        JB,
+        0.2,
+        ("character",),
+        _p(
+            r"(?<!\w)(?:(?:stay|remain|keep)@@S@@in|never@@S@@break|don'?t@@S@@break|do not"
+            r"@@S@@break)@@S@@character(?!\w)"
+        ),
+        back=24,
+        ahead=20,
     ),
     Rule(
-        "jailbreak.never_refuse", JB, 0.35,
-        ("refuse*", "decline*", "say no", "says no", "can't", "cannot", "unable", "disclaimer*",
-         "moraliz*", "censor*"),
-        _p(r"(?<!\w)(?:never|don'?t|do not|must not|mustn'?t|will not|won'?t)@@S@@(?:refuses?|"
-           r"declines?|says? no|says?@@S@@(?:it|he|she|you|that it|that you)?@@S@@?(?:can'?t|"
-           r"cannot|is unable|are unable)|adds?@@S@@(?:any@@S@@)?(?:warnings?|disclaimers?)|"
-           r"moralizes?|censors?)(?!\w)"),
-        back=30, ahead=50, also=("never", "don't", "do not", "must not", "mustn't", "will not", "won't"),
+        "jailbreak.never_refuse",
+        JB,
+        0.35,
+        (
+            "refuse*",
+            "decline*",
+            "say no",
+            "says no",
+            "can't",
+            "cannot",
+            "unable",
+            "disclaimer*",
+            "moraliz*",
+            "censor*",
+        ),
+        _p(
+            r"(?<!\w)(?:never|don'?t|do not|must not|mustn'?t|will not|won'?t)@@S@@(?:refuses?|"
+            r"declines?|says? no|says?@@S@@(?:it|he|she|you|that it|that you)?@@S@@?(?:can'?t|"
+            r"cannot|is unable|are unable)|adds?@@S@@(?:any@@S@@)?(?:warnings?|disclaimers?)|"
+            r"moralizes?|censors?)(?!\w)"
+        ),
+        back=30,
+        ahead=50,
+        also=("never", "don't", "do not", "must not", "mustn't", "will not", "won't"),
     ),
     Rule(
-        "jailbreak.without_disclaimers", JB, 0.2,
+        "jailbreak.without_disclaimers",
+        JB,
+        0.2,
         ("warning", "disclaimer", "moraliz", "censorship", "refus", "caveat"),
-        _p(r"(?<!\w)without@@S@@(?:any@@S@@)?(?:warnings?|disclaimers?|moraliz\w*|ethical "
-           r"(?:considerations|concerns)|censorship|refus\w*|caveats)(?!\w)"),
-        back=20, ahead=40,
+        _p(
+            r"(?<!\w)without@@S@@(?:any@@S@@)?(?:warnings?|disclaimers?|moraliz\w*|ethical "
+            r"(?:considerations|concerns)|censorship|refus\w*|caveats)(?!\w)"
+        ),
+        back=20,
+        ahead=40,
     ),
     Rule(
-        "jailbreak.villain_ai", JB, 0.3, ("villain", "evil", "rogue", "malicious", "unhinged"),
-        _p(r"(?<!\w)(?:villain|evil|rogue|malicious|unhinged)@@S@@(?:ai|assistant|chatbot|bot|"
-           r"model|gpt)(?!\w)"),
+        "jailbreak.villain_ai",
+        JB,
+        0.3,
+        ("villain", "evil", "rogue", "malicious", "unhinged"),
+        _p(
+            r"(?<!\w)(?:villain|evil|rogue|malicious|unhinged)@@S@@(?:ai|assistant|chatbot|bot|"
+            r"model|gpt)(?!\w)"
+        ),
     ),
     Rule(
-        "jailbreak.prefix_injection", JB, 0.4, ("response", "reply", "answer", "output"),
-        _p(r"(?<!\w)(?:start|begin)@@S@@(?:your|each|every|the)@@S@@(?:response|reply|answer|"
-           r"output)s?@@S@@with[^\w]{1,4}(?:sure|absolutely|of course|certainly|yes)"),
-        back=30, ahead=50, also=("sure", "absolutely", "of course", "certainly", "yes"),
+        "jailbreak.prefix_injection",
+        JB,
+        0.4,
+        ("response", "reply", "answer", "output"),
+        _p(
+            r"(?<!\w)(?:start|begin)@@S@@(?:your|each|every|the)@@S@@(?:response|reply|answer|"
+            r"output)s?@@S@@with[^\w]{1,4}(?:sure|absolutely|of course|certainly|yes)"
+        ),
+        back=30,
+        ahead=50,
+        also=("sure", "absolutely", "of course", "certainly", "yes"),
     ),
     Rule(
-        "jailbreak.persona_cue", JB, 0.08,
-        ("pretend", "imagine", "act as", "roleplay", "role-play", "role play", "simulate",
-         "you are now", "behave as", "play the role", "answer as", "respond as"),
+        "jailbreak.always_comply",
+        JB,
+        0.35,
+        ("comply", "complies", "obey", "obeys", "fulfil*", "fulfill*"),
+        _p(
+            r"(?<!\w)(?:always|unconditionally|must|will)@@S@@(?:\w{1,24}@@S@@)?(?:comply|complies|"
+            r"obey|obeys|fulfil|fulfill|fulfils|fulfills)@@S@@(?:with@@S@@)?(?:the@@S@@|any@@S@@|"
+            r"every@@S@@|all@@S@@)?(?:user'?s?@@S@@|my@@S@@)?(?:requests?|instructions|commands|"
+            r"orders|demands|wishes)(?!\w)"
+        ),
+        back=40,
+        ahead=60,
+    ),
+    Rule(
+        "jailbreak.persona_cue",
+        JB,
+        0.08,
+        (
+            "pretend",
+            "imagine",
+            "act as",
+            "roleplay",
+            "role-play",
+            "role play",
+            "simulate",
+            "you are now",
+            "behave as",
+            "play the role",
+            "answer as",
+            "respond as",
+        ),
         r"(?<!\w)(?:pretend|imagine|act as|roleplay|role-play|role play|simulate|you are now|"
         r"behave as|play the role|answer as|respond as)(?!\w)",
         primary=False,
     ),
     Rule(
-        "jailbreak.persona_freedom", JB, 0.7,
-        ("rules", "restriction", "limit", "filter", "guideline", "polic", "ethic", "moral",
-         "censorship", "constraint"),
+        "jailbreak.persona_freedom",
+        JB,
+        0.7,
+        (
+            "rules",
+            "restriction",
+            "limit",
+            "filter",
+            "guideline",
+            "polic",
+            "ethic",
+            "moral",
+            "censorship",
+            "constraint",
+        ),
         r"(?<!\w)(?:pretend|imagine|act as if|suppose|assume|roleplay|simulate|you are now|from "
         r"now on)[^.!?\n]{0,100}?(?:no|without|free of|free from|not bound by)\s+(?:\w+\s+){0,2}?"
         r"(?:rules|restrictions|limits|limitations|filters|guidelines|polic(?:y|ies)|ethics|"
         r"morals|censorship|constraints)(?!\w)",
-        back=140, ahead=30, also=("pretend", "imagine", "act as if", "suppose", "assume", "roleplay",
-                        "simulate", "you are now", "from now on"),
+        back=140,
+        ahead=30,
+        also=(
+            "pretend",
+            "imagine",
+            "act as if",
+            "suppose",
+            "assume",
+            "roleplay",
+            "simulate",
+            "you are now",
+            "from now on",
+        ),
     ),
     # ---- SYSTEM_PROMPT_LEAK ----------------------------------------------------------------
     Rule(
-        "leak.text_above", SPL, 0.55,
-        ("repeat", "print", "output", "echo", "show", "display", "reveal", "copy", "paste",
-         "recite", "dump", "write out", "return", "tell me", "give me", "list"),
-        _p(rf"(?<!\w){_EXFIL_CORE}@@G3@@@@S@@(?:text|words|content|contents|everything|all|"
-           rf"anything|prompt|instructions|messages?|conversation|lines?)@@G4@@@@S@@(?:above|"
-           rf"before@@S@@(?:this|my|the)@@S@@(?:message|line|prompt|question|point|"
-           rf"conversation)|preceding|prior to@@S@@(?:this|my)|so far)(?!\w)"),
-        interrogative_ok=True, negatable=True,
+        "leak.text_above",
+        SPL,
+        0.55,
+        (
+            "repeat",
+            "print",
+            "output",
+            "echo",
+            "show",
+            "display",
+            "reveal",
+            "copy",
+            "paste",
+            "recite",
+            "dump",
+            "write out",
+            "return",
+            "tell me",
+            "give me",
+            "list",
+        ),
+        _p(
+            rf"(?<!\w){_EXFIL_CORE}@@G3@@@@S@@(?:text|words|content|contents|everything|all|"
+            rf"anything|prompt|instructions|messages?|conversation|lines?)@@G4@@@@S@@(?:above|"
+            rf"before@@S@@(?:this|my|the)@@S@@(?:message|line|prompt|question|point|"
+            rf"conversation)|preceding|prior to@@S@@(?:this|my)|so far)(?!\w)"
+        ),
+        interrogative_ok=True,
+        negatable=True,
         also=("above", "before", "preceding", "prior to", "so far"),
     ),
     Rule(
-        "leak.told_before", SPL, 0.75,
+        "leak.told_before",
+        SPL,
+        0.75,
         ("what were you", "what was you", "what have you", "what had you"),
-        _p(r"(?<!\w)what@@S@@(?:were|was|have|had)@@S@@you@@S@@(?:been@@S@@)?(?:told|instructed|"
-           r"programmed|given|asked|prompted|trained)(?:@@S@@to@@S@@(?:do|say))?@@S@@(?:before|at "
-           r"the (?:start|beginning)|initially|originally|prior|earlier|by@@S@@(?:the|your)|in"
-           r"@@S@@(?:the|your)@@S@@(?:system|initial|first))(?!\w)"),
+        _p(
+            r"(?<!\w)what@@S@@(?:were|was|have|had)@@S@@you@@S@@(?:been@@S@@)?(?:told|instructed|"
+            r"programmed|given|asked|prompted|trained)(?:@@S@@to@@S@@(?:do|say))?@@S@@(?:before|at "
+            r"the (?:start|beginning)|initially|originally|prior|earlier|by@@S@@(?:the|your)|in"
+            r"@@S@@(?:the|your)@@S@@(?:system|initial|first))(?!\w)"
+        ),
         interrogative_ok=True,
     ),
     Rule(
-        "leak.developer_gave", SPL, 0.75,
-        ("developer*", "creator*", "operator*", "admin*", "administrator*", "programmer*",
-         "owner*", "company", "maker*", "designer*", "openai", "anthropic"),
-        _p(r"(?<!\w)(?:instructions?|rules|guidelines|directives|prompt|orders)@@S@@(?:that@@S@@)?"
-           r"(?:the|your)@@S@@(?:developers?|creators?|operators?|admins?|administrators?|"
-           r"programmers?|owners?|company|makers?|designers?|openai|anthropic)(?:'s?)?@@S@@"
-           r"(?:gave|give|has given|have given|provided|wrote|written|set|programmed|configured|"
-           r"assigned|put)(?!\w)"),
-        back=80, ahead=70, interrogative_ok=True,
+        "leak.developer_gave",
+        SPL,
+        0.75,
+        (
+            "developer*",
+            "creator*",
+            "operator*",
+            "admin*",
+            "administrator*",
+            "programmer*",
+            "owner*",
+            "company",
+            "maker*",
+            "designer*",
+            "openai",
+            "anthropic",
+        ),
+        _p(
+            r"(?<!\w)(?:instructions?|rules|guidelines|directives|prompt|orders)@@S@@(?:that@@S@@)?"
+            r"(?:the|your)@@S@@(?:developers?|creators?|operators?|admins?|administrators?|"
+            r"programmers?|owners?|company|makers?|designers?|openai|anthropic)(?:'s?)?@@S@@"
+            r"(?:gave|give|has given|have given|provided|wrote|written|set|programmed|configured|"
+            r"assigned|put)(?!\w)"
+        ),
+        back=80,
+        ahead=70,
+        interrogative_ok=True,
         also=("instruction*", "rules", "guidelines", "directives", "prompt", "orders"),
     ),
     Rule(
-        "leak.instructions_you_were_given", SPL, 0.45,
+        "leak.instructions_you_were_given",
+        SPL,
+        0.45,
         ("you were", "you have been", "you've been", "you ve been", "you got"),
-        _p(r"(?<!\w)(?:instructions?|rules|prompt|directives)@@S@@(?:that@@S@@)?you@@S@@(?:were|"
-           r"have been|'ve been|ve been|got)@@S@@(?:given|told|provided|programmed|assigned)"
-           r"(?!\w)"),
-        back=50, ahead=50, interrogative_ok=True,
+        _p(
+            r"(?<!\w)(?:instructions?|rules|prompt|directives)@@S@@(?:that@@S@@)?you@@S@@(?:were|"
+            r"have been|'ve been|ve been|got)@@S@@(?:given|told|provided|programmed|assigned)"
+            r"(?!\w)"
+        ),
+        back=50,
+        ahead=50,
+        interrogative_ok=True,
         also=("instruction*", "rules", "prompt", "directives"),
     ),
     Rule(
-        "leak.first_words", SPL, 0.55, ("first", "initial", "opening", "beginning"),
-        _p(r"(?<!\w)(?:first|initial|opening|beginning)@@S@@(?:\w{1,12}@@S@@)?(?:words|lines|"
-           r"sentences|characters|tokens|paragraphs|messages|letters)@@S@@(?:of|in|from)@@S@@"
-           r"(?:this|the|our|your)@@S@@(?:conversation|chat|prompt|context|system prompt|"
-           r"instructions|session|input|context window|message history|dialogue|transcript)"
-           r"(?!\w)"),
+        "leak.first_words",
+        SPL,
+        0.55,
+        ("first", "initial", "opening", "beginning"),
+        _p(
+            r"(?<!\w)(?:first|initial|opening|beginning)@@S@@(?:\w{1,12}@@S@@)?(?:words|lines|"
+            r"sentences|characters|tokens|paragraphs|messages|letters)@@S@@(?:of|in|from)@@S@@"
+            r"(?:this|the|our|your)@@S@@(?:conversation|chat|prompt|context|system prompt|"
+            r"instructions|session|input|context window|message history|dialogue|transcript)"
+            r"(?!\w)"
+        ),
         interrogative_ok=True,
-        also=("conversation", "chat", "prompt", "context", "instructions", "session", "input",
-              "message history", "dialogue", "transcript"),
+        also=(
+            "conversation",
+            "chat",
+            "prompt",
+            "context",
+            "instructions",
+            "session",
+            "input",
+            "message history",
+            "dialogue",
+            "transcript",
+        ),
     ),
     Rule(
-        "leak.hidden_part", SPL, 0.25, ("hidden", "secret", "invisible", "concealed", "internal"),
-        _p(r"(?<!\w)(?:hidden|secret|invisible|concealed|internal)@@S@@(?:part|text|message|"
-           r"messages|prompts?|instructions?|content|context|section|notes?|rules|directives|"
-           r"system message|preamble)(?!\w)"),
+        "leak.hidden_part",
+        SPL,
+        0.25,
+        ("hidden", "secret", "invisible", "concealed", "internal"),
+        _p(
+            r"(?<!\w)(?:hidden|secret|invisible|concealed|internal)@@S@@(?:part|text|message|"
+            r"messages|prompts?|instructions?|content|context|section|notes?|rules|directives|"
+            r"system message|preamble)(?!\w)"
+        ),
         interrogative_ok=True,
     ),
     Rule(
-        "leak.starting_with_you_are", SPL, 0.45, ("starting", "beginning", "start", "begin"),
+        "leak.starting_with_you_are",
+        SPL,
+        0.45,
+        ("starting", "beginning", "start", "begin"),
         r"(?<!\w)(?:starting|beginning|start|begin)[^\w.!?]{1,6}(?:with|from|at)[^\w]{1,4}"
         r"(?:you are|you're|your role|system)",
-        interrogative_ok=True, also=("you are", "you're", "your role", "system"),
-    ),
-    Rule(
-        "leak.contents_of_your", SPL, 0.55,
-        ("contents", "content", "text", "words", "wording", "sentences", "lines", "copy"),
-        _p(r"(?<!\w)(?:contents?|text|words|wording|sentences|lines|copy)@@S@@of@@S@@(?:your"
-           r"@@S@@(?:\w{1,24}@@S@@)?(?:prompt|instructions|configuration|config|rules|"
-           r"guidelines|context|memory|training data|system message|directives)|the@@S@@"
-           r"(?:system prompt|system message|hidden instructions|initial prompt|pre-?prompt|"
-           r"<system> tag|system tag))(?!\w)"),
         interrogative_ok=True,
-        also=("prompt", "instruction*", "configuration", "config", "rules", "guidelines",
-              "context", "memory", "training data", "system message", "directives", "system tag",
-              "<system>", "pre-prompt", "preprompt"),
+        also=("you are", "you're", "your role", "system"),
     ),
     Rule(
-        "leak.what_is_your_prompt", SPL, 0.5,
+        "leak.contents_of_your",
+        SPL,
+        0.55,
+        ("contents", "content", "text", "words", "wording", "sentences", "lines", "copy"),
+        _p(
+            r"(?<!\w)(?:contents?|text|words|wording|sentences|lines|copy)@@S@@of@@S@@(?:your"
+            r"@@S@@(?:\w{1,24}@@S@@)?(?:prompt|instructions|configuration|config|rules|"
+            r"guidelines|context|memory|training data|system message|directives)|the@@S@@"
+            r"(?:system prompt|system message|hidden instructions|initial prompt|pre-?prompt|"
+            r"<system> tag|system tag))(?!\w)"
+        ),
+        interrogative_ok=True,
+        also=(
+            "prompt",
+            "instruction*",
+            "configuration",
+            "config",
+            "rules",
+            "guidelines",
+            "context",
+            "memory",
+            "training data",
+            "system message",
+            "directives",
+            "system tag",
+            "<system>",
+            "pre-prompt",
+            "preprompt",
+        ),
+    ),
+    Rule(
+        "leak.what_is_your_prompt",
+        SPL,
+        0.5,
         ("system prompt", "prompt", "instructions", "directives", "pre-prompt", "preprompt"),
-        _p(r"(?<!\w)what(?:'s| is| are| was| were)@@S@@your@@S@@(?:\w{1,24}@@S@@){0,2}?"
-           r"(?:system prompt|prompt|instructions|directives|pre-?prompt)(?!\w)"),
-        back=80, ahead=40, interrogative_ok=True, also=("your",),
+        _p(
+            r"(?<!\w)what(?:'s| is| are| was| were)@@S@@your@@S@@(?:\w{1,24}@@S@@){0,2}?"
+            r"(?:system prompt|prompt|instructions|directives|pre-?prompt)(?!\w)"
+        ),
+        back=80,
+        ahead=40,
+        interrogative_ok=True,
+        also=("your",),
     ),
     Rule(
-        "leak.verbatim", SPL, 0.2,
+        "leak.verbatim",
+        SPL,
+        0.2,
         ("word for word", "verbatim", "character for character", "exactly as"),
         r"(?<!\w)(?:word for word|verbatim|character for character|exactly as (?:written|given|"
         r"provided))(?!\w)",
-        primary=False, interrogative_ok=True,
+        primary=False,
+        interrogative_ok=True,
     ),
     Rule(
-        "leak.including_hidden", SPL, 0.3, ("including", "include", "with", "plus"),
-        _p(r"(?<!\w)(?:including|include|with|plus)@@S@@(?:(?:the|any|all)@@S@@)?(?:system "
-           r"message|system prompt|hidden (?:part|text|instructions|prompt)|developer (?:notes|"
-           r"message|instructions)|everything|initial instructions|pre-?prompt)(?!\w)"),
-        primary=False, interrogative_ok=True,
+        "leak.including_hidden",
+        SPL,
+        0.3,
+        ("including", "include", "with", "plus"),
+        _p(
+            r"(?<!\w)(?:including|include|with|plus)@@S@@(?:(?:the|any|all)@@S@@)?(?:system "
+            r"message|system prompt|hidden (?:part|text|instructions|prompt)|developer (?:notes|"
+            r"message|instructions)|everything|initial instructions|pre-?prompt)(?!\w)"
+        ),
+        primary=False,
+        interrogative_ok=True,
     ),
     Rule(
-        "context.authorized", PI, 0.15, ("authorized", "authorised", "approved", "sanctioned"),
-        _p(r"(?<!\w)(?:this (?:request|message|instruction|action) |this |it )?(?:is|has been)"
-           r"@@S@@(?:fully@@S@@)?(?:authori[sz]ed|approved|sanctioned)(?!\w)"),
-        back=30, ahead=30, primary=False,
+        "context.authorized",
+        PI,
+        0.15,
+        ("authorized", "authorised", "approved", "sanctioned"),
+        _p(
+            r"(?<!\w)(?:this (?:request|message|instruction|action) |this |it )?(?:is|has been)"
+            r"@@S@@(?:fully@@S@@)?(?:authori[sz]ed|approved|sanctioned)(?!\w)"
+        ),
+        back=30,
+        ahead=30,
+        primary=False,
     ),
     Rule(
-        "context.without_verification", PI, 0.15,
+        "context.without_verification",
+        PI,
+        0.15,
         ("verification", "confirmation", "checks", "approval", "authentication", "comment"),
-        _p(r"(?<!\w)without@@S@@(?:any@@S@@)?(?:verification|confirmation|checks|asking|"
-           r"approval|authentication|comments?|commenting)(?!\w)"),
-        back=16, ahead=50, primary=False,
+        _p(
+            r"(?<!\w)without@@S@@(?:any@@S@@)?(?:verification|confirmation|checks|asking|"
+            r"approval|authentication|comments?|commenting)(?!\w)"
+        ),
+        back=16,
+        ahead=50,
+        primary=False,
     ),
     Rule(
-        "context.image_render", PI, 0.15, ("image", "url", "link", "picture", "pixel"),
-        _p(r"(?<!\w)(?:render|display|show|load|include|embed|fetch|visit|open)@@S@@(?:the|this|"
-           r"an?)@@S@@(?:image|url|link|picture|pixel)(?!\w)"),
-        back=24, ahead=40, primary=False,
+        "context.image_render",
+        PI,
+        0.15,
+        ("image", "url", "link", "picture", "pixel"),
+        _p(
+            r"(?<!\w)(?:render|display|show|load|include|embed|fetch|visit|open)@@S@@(?:the|this|"
+            r"an?)@@S@@(?:image|url|link|picture|pixel)(?!\w)"
+        ),
+        back=24,
+        ahead=40,
+        primary=False,
     ),
-)  # fmt: skip
+)
 
 # --------------------------------------------------------------------------------------------
 # Hiding containers, transforms and context dampeners

@@ -1,21 +1,26 @@
-"""Compiled multi-pattern scan of one text into scored candidate matches.
+"""Compiled multi-pattern scan of one text into scored candidates, and the stream hold-back.
 
 Speed comes from not running most regexes at all. CPython's :mod:`re` costs
-roughly 20-30 ns per character per pattern that has no literal prefix, so twenty
-patterns over a 1 KB prompt would cost ~500 us. Instead:
+roughly 10-30 ns per character per pattern without a literal prefix, so twenty
+patterns over a 1 KB prompt would cost ~400 us. Instead:
 
 1. Every built-in form carries a ``trigger`` (an RE2 expression any real match
    contains) and all triggers are compiled into one ``re2.Set``: a single DFA pass
    over the UTF-8 text (a few microseconds per KB) says which forms can match.
-2. Only those forms run their precise :mod:`re` regex, checks and scoring.
-3. Forms with ``anchors`` (``@`` for e-mail, ``://`` for URLs, key words for
-   generic secrets) are only tried in a window around each anchor occurrence,
-   found with ``str.find``, instead of over the whole text.
+2. Only those forms run, and only where they can match: their occurrences are
+   found with ``bytes.find`` on plain ``literals`` (``ghp_``, ``@``, ``://``)
+   or with the trigger compiled alone in RE2 (digit shapes), and the precise
+   :mod:`re` regex is tried at or around each occurrence, never over the whole
+   text.
+3. Checks, trims and context scoring run per candidate (:class:`CompiledRow`).
 
-Forms without a trigger (user patterns) always run, with RE2.
+Forms without a trigger (user patterns) run over the whole text, with RE2.
 
 A :class:`Scanner` is immutable and built once per catalogue change; ``scan`` only
 reads it, so one scanner is shared by any number of threads.
+
+:func:`stable_prefix` decides how much of a growing text (a streamed LLM
+answer) can be released: see its docstring and :class:`HoldRule`.
 """
 
 from __future__ import annotations
@@ -37,41 +42,16 @@ __all__ = [
     "CompiledRow",
     "HoldRule",
     "Scanner",
-    "combine_verdicts",
-    "context_boost",
     "hold_rules",
     "stable_prefix",
 ]
 
 _PASSED, _FAILED, _NONE = "passed", "failed", "none"
 _SET_MAX_MEM = 64 << 20
+_SET_MAX_TEXT = 1 << 20  # above this, every form runs its own locator
 _UNANCHORED = re2._Anchor.UNANCHORED
 _LOOKAHEAD_SLACK = 8  # widest look-ahead of any built-in form, with margin
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def combine_verdicts(results: Iterable[bool | None]) -> bool | None:
-    """Any ``False`` fails; otherwise any ``True`` passes; otherwise no verdict."""
-    verdict: bool | None = None
-    for result in results:
-        if result is False:
-            return False
-        if result:
-            verdict = True
-    return verdict
-
-
-def context_boost(text: str, start: int, spec: PatternSpec) -> float:
-    """The row's context boost if one of its words occurs shortly before ``start``.
-
-    Only text *before* the match counts: labels precede values in practice, and a
-    streaming caller can then score a match as soon as the match itself is
-    complete.
-    """
-    if not spec.context or spec.context_boost == 0.0:
-        return 0.0
-    window = text[max(0, start - spec.context_window) : start].lower()
-    return spec.context_boost if any(word in window for word in spec.context) else 0.0
 
 
 class _Texts:
@@ -125,6 +105,7 @@ class CompiledForm:
 
     __slots__ = (
         "_builtin",
+        "_left",
         "_locator",
         "_needles",
         "_user",
@@ -145,8 +126,9 @@ class CompiledForm:
         self._locator: Any = None
         self._needles = tuple(literal.encode("utf-8") for literal in form.literals)
         self._width = min((len(needle) for needle in self._needles), default=0)
+        self._left = re.compile(form.left_class + "*").match if form.left_class else None
         if spec.builtin:
-            flags = re.ASCII | (re.IGNORECASE if spec.ignore_case else 0)
+            flags = (0 if spec.unicode else re.ASCII) | (re.IGNORECASE if spec.ignore_case else 0)
             self._builtin = re.compile(form.regex, flags)
             locate = form.locate or form.trigger
             if locate and not form.literals:
@@ -188,15 +170,16 @@ class CompiledForm:
         found: list[re.Match[str]] = []
         floor = 0
         searched = 0  # window starts below this were already tried
-        exact = form.at_trigger or bool(form.left_chars)
+        exact = form.at_trigger or self._left is not None
         for first, last in self._occurrences(texts):
             if last <= floor:
                 continue
             if exact:
                 start = first
-                if form.left_chars:
+                if self._left is not None:
                     before = text[max(floor, first - form.lookback) : first]
-                    start -= len(before) - len(before.rstrip(form.left_chars))
+                    run = self._left(before[::-1])
+                    start -= run.end() if run is not None else 0
                 if start >= floor:
                     m = rx.match(text, start, min(size, start + self.span_end))
                     if m is not None and m.end() > m.start():
@@ -312,7 +295,12 @@ class Scanner:
     def candidate_forms(self, data: bytes) -> list[CompiledForm]:
         """Forms whose trigger occurs in ``data``, plus forms without a trigger."""
         selected: list[CompiledForm] = []
-        if self._prefilter is not None:
+        if self._prefilter is not None and len(data) > _SET_MAX_TEXT:
+            # RE2::Set has no NFA fallback: on a huge adversarial text its DFA
+            # could give up and report nothing. Each form's own RE2 locator
+            # (which does fall back) decides instead.
+            selected = list(self._triggered)
+        elif self._prefilter is not None:
             hits = self._prefilter.Match(data)
             if hits:
                 selected = [self._triggered[index] for index in sorted(hits)]

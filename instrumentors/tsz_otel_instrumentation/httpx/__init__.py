@@ -125,12 +125,13 @@ class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         from .._guarding import Guarding, guard_from_kwargs
         from ._transport import Core, handle_async_request, handle_request
 
-        guarding = Guarding(guard_from_kwargs(kwargs))
-        settings: Settings = guarding.settings
+        guard = guard_from_kwargs(kwargs)
+        settings: Settings = guard.settings
         hosts = tuple(kwargs.get("hosts") or settings.http_hosts)
         paths = {**_parse_paths(settings.http_paths), **dict(kwargs.get("paths") or {})}
+        _check_formats(paths)
         tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"))
-        core = Core(tracer, guarding, hosts, paths)
+        core = Core(tracer, Guarding(guard), hosts, paths)
         patched = []
         for name in _MODULES:
             try:
@@ -171,3 +172,15 @@ def _parse_paths(entries: Collection[str]) -> Mapping[str, str]:
             raise ConfigurationError(f"TSZ_HTTP_PATHS: {entry!r} is not '<path suffix>=<format>'")
         out[suffix.strip()] = name.strip()
     return out
+
+
+def _check_formats(paths: Mapping[str, str]) -> None:
+    from .._formats import FORMATS
+
+    known = {fmt.name for fmt in FORMATS}
+    for suffix, name in paths.items():
+        if name not in known:
+            raise ConfigurationError(
+                f"TSZ_HTTP_PATHS: {suffix!r} names unknown format {name!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )

@@ -93,6 +93,15 @@ Every ``TSZ_*`` setting of :class:`tsz_otel.Settings` applies, e.g.::
     export TSZ_MODE=mask
     export TSZ_STREAM_MODE=stream-sync
     export TSZ_INPUT_ROLES=user,tool
+    export TSZ_OBSERVE_ASYNC=false      # observe-mode checks inline (default: background)
+
+Observe mode never waits for a verdict, so by default (``TSZ_OBSERVE_ASYNC=true``) its
+checks run on a background thread of the instrumentor: the ``apply_guardrail`` spans
+(still children of the LLM span, which keeps the call's end time) appear a moment after
+the call returns; :meth:`TszOpenAIInstrumentor.force_flush` waits for them and they are
+flushed at interpreter exit. ``TSZ_OBSERVE_ASYNC=false`` checks inline, like mask and
+block mode always do. This pays off most with a remote engine or AI scoring (network
+waits); with the inline engine the work still shares the GIL with the application.
 
 Suppression: inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()`` (or
 with ``is_instrumentation_enabled()`` false) calls pass through unguarded and untraced.
