@@ -477,7 +477,9 @@ class _AnchorIndex:
         self, group: int, hits: _Hits, text: str, memo: dict[int, list[int]]
     ) -> list[int]:
         """Where the present items of ``group`` start, in ``text`` offsets (capped);
-        ``memo`` caches each item's offsets for the chunk."""
+        ``memo`` caches each item's offsets for the chunk (and each group's, as ``~group``)."""
+        if ~group in memo:
+            return memo[~group]
         found: list[int] = []
         for e in self._group_sets[group] & hits.entries:
             probe = self._probes[e]
@@ -488,7 +490,8 @@ class _AnchorIndex:
             found.extend(memo[e])
         if len(found) > 1:
             found = sorted(set(found))
-        return found[:MAX_POSITIONS]
+        memo[~group] = found[:MAX_POSITIONS]
+        return memo[~group]
 
 
 class _IndexBuilder:
