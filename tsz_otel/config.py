@@ -146,9 +146,19 @@ class Settings(BaseModel):
     cache_ttl: int = Field(24 * 3600, gt=0)
     redis_url: str | None = None
 
-    @field_validator("mode", "input_mode", "output_mode", "fail_mode", "engine",
-                     "ai_scoring", "unknown_guardrail", "placeholder_style",
-                     "stream_mode", "stream_on_fail", mode="before")
+    @field_validator(
+        "mode",
+        "input_mode",
+        "output_mode",
+        "fail_mode",
+        "engine",
+        "ai_scoring",
+        "unknown_guardrail",
+        "placeholder_style",
+        "stream_mode",
+        "stream_on_fail",
+        mode="before",
+    )
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -182,7 +192,7 @@ class Settings(BaseModel):
 
     def mode_for(self, target: str) -> Mode:
         """The rollout mode for a guard target (input targets vs output targets)."""
-        if target.endswith("output") or target.endswith("result") or target == "memory_retrieve":
+        if target.endswith(("output", "result")) or target == "memory_retrieve":
             return self.output_mode or self.mode
         return self.input_mode or self.mode
 
