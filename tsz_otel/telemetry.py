@@ -18,7 +18,7 @@ Where spans go (the OpenTelemetry exporter specification's rules):
 * else (and ``console=True``): spans are printed to stdout as JSON, one per line group,
   in the order they end.
 
-OTLP needs the ``otlp`` extra (``pip install 'tsz-otel[otlp]'``). Headers, timeouts,
+The OTLP/HTTP exporter is a base dependency. Headers, timeouts,
 compression and certificates are left to the exporter's own ``OTEL_EXPORTER_OTLP_*``
 variables. The service name is ``OTEL_SERVICE_NAME`` when set, else ``service_name``.
 With ``scrub=True`` the export pipeline is wrapped in
@@ -53,7 +53,7 @@ __all__ = ["Telemetry", "metrics_endpoint", "setup_telemetry", "traces_endpoint"
 
 _TRACES_PATH = "v1/traces"
 _METRICS_PATH = "v1/metrics"
-_OTLP_HINT = "OTLP export needs the otlp extra: pip install 'tsz-otel[otlp]'"
+_OTLP_HINT = "OTLP export needs opentelemetry-exporter-otlp-proto-http (a dependency of tsz-otel)"
 
 
 def _signal_url(base: str, path: str) -> str:

@@ -64,7 +64,7 @@ def llm_client() -> Iterator[openai.OpenAI]:
         yield openai.OpenAI()
         return
     with LLMServer() as server:
-        server.script(reply=ANSWER, split_at=SPLIT_AT, chunk_delay=0.02, times=None)
+        server.script(reply=ANSWER, split_at=SPLIT_AT, times=None)
         with openai.OpenAI(base_url=server.base_url, api_key="local-test-key") as client:
             yield client
 
@@ -73,18 +73,18 @@ def stream_to_screen(client: openai.OpenAI, mode: str) -> tuple[int, int]:
     """Print the answer as it streams in; returns (chunks, chunks with no text)."""
     print("screen:  ", end="", flush=True)
     chunks = empty = 0
-    stream = client.chat.completions.create(
-        model=MODEL,
-        messages=MESSAGES,
-        stream=True,
-        extra_headers={"X-TSZ-Guardrails-Mode": mode},  # per call; removed before sending
-    )
     try:
-        for chunk in stream:
-            text = chunk.choices[0].delta.content if chunk.choices else None
-            chunks += 1
-            empty += not text
-            print(text or "", end="", flush=True)
+        with client.chat.completions.create(
+            model=MODEL,
+            messages=MESSAGES,
+            stream=True,
+            extra_headers={"X-TSZ-Guardrails-Mode": mode},  # per call; removed before sending
+        ) as stream:
+            for chunk in stream:
+                text = chunk.choices[0].delta.content if chunk.choices else None
+                chunks += 1
+                empty += not text
+                print(text or "", end="", flush=True)
     except GuardrailBlockedError as exc:  # stream-sync with halt: the stream ends here
         print(f" [stream halted: {exc}]", end="")
     print()

@@ -20,8 +20,10 @@ Pipeline
    "no restrictions" personas, hand-written rules (role delimiters, hidden addresses to the AI,
    exfiltration payloads ...). Each hit is a *signal* with a weight.
 4. **Decoding**: base64, hex, percent-encoded runs and Unicode tag text are decoded (size- and
-   count-capped), re-scanned, and their signals mapped back onto the encoded span. Texts that
-   announce rot13 or reversed text are re-scanned through that transform.
+   count-capped, up to three nested levels), re-scanned, and their signals mapped back onto the
+   encoded characters. Only runs shaped like encoded *text* are decoded (ids, hashes and binary
+   blobs are skipped cheaply). Texts up to ``CHUNK`` characters that announce rot13 or reversed
+   text are re-scanned through that transform.
 5. **Context** adjusts each signal: negated ("never reveal your system prompt") -> dropped;
    defensive ("if the user asks you to ignore ...") x0.2; a question *about* the phrase
    ("why do LLMs ignore ...?") x0.4; a quoted example ("phrases like ...") x0.5; the speaker's
@@ -53,7 +55,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import logging
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
@@ -72,9 +73,6 @@ except ImportError:  # pragma: no cover - exercised only where google-re2 does n
     _re2 = None
 
 __all__ = ["INJECTION_CATEGORY", "INJECTION_MAX_CHARS", "INJECTION_TYPES", "find_injections"]
-
-_logger = logging.getLogger(__name__)
-_logger.addHandler(logging.NullHandler())
 
 INJECTION_TYPES: tuple[str, ...] = ("PROMPT_INJECTION", "JAILBREAK", "SYSTEM_PROMPT_LEAK")
 INJECTION_CATEGORY = "INJECTION"
@@ -468,9 +466,13 @@ class _AnchorIndex:
         return _Hits(start, start + len(text), entries, groups)
 
     def _fallback(self, text: str) -> Iterator[int]:
+        """Without RE2: a superset of the present items (substring or flexible-regex test)."""
         for i, probe in enumerate(self._probes):
-            regex = self._py[i]
-            if regex.search(text) if regex is not None else probe.text in text:  # type: ignore[union-attr]
+            if probe is None:
+                special = self._py[i]
+                if special is not None and special.search(text):
+                    yield i
+            elif probe.text in text or (probe.regex is not None and probe.regex.search(text)):
                 yield i
 
     def positions(
@@ -1045,7 +1047,6 @@ class _Budget:
     examined: int = 0
     decodes: int = 0
     decoded_bytes: int = 0
-    signals: int = 0
 
 
 def _chunks(length: int) -> Iterator[tuple[int, int]]:
@@ -1122,7 +1123,7 @@ def _has_between(sorted_positions: list[int], lo: int, hi: int) -> bool:
     return i < len(sorted_positions) and sorted_positions[i] <= hi
 
 
-def _container_signals(view: _View, text: str) -> Iterator[_Signal]:
+def _container_signals(view: _View) -> Iterator[_Signal]:
     """Hidden-markup spans (supporting signals for findings inside them)."""
     folded = view.folded
     for container, regex in _C.containers:
@@ -1150,7 +1151,7 @@ def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
         if depth == 0:
             signals.extend(_transform_signals(view, groups, depth, budget))
     if any(s.primary for s in signals):
-        signals.extend(_container_signals(view, text))
+        signals.extend(_container_signals(view))
     return signals
 
 
