@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import openai
 from opentelemetry.sdk.trace import ReadableSpan
@@ -79,6 +79,15 @@ def describe(span: ReadableSpan) -> str:
     )
 
 
+def tsz_saw(server: TszTestServer, spans: Sequence[ReadableSpan]) -> str:
+    """What the local TSZ server received, and whether the calls carried our trace context."""
+    calls = [r for r in server.requests if r.path == "/detect"]
+    ours = {format(s.context.trace_id, "032x") for s in spans if s.context}
+    # traceparent: version-traceid-spanid-flags
+    seen = {r.headers.get("traceparent", "-").split("-")[1] for r in calls}
+    return f"{len(calls)} x POST /detect, traceparent of this trace: {seen <= ours}"
+
+
 def main() -> int:
     with tsz_server() as (url, local_tsz), llm_client() as (client, local_llm):
         # the same as exporting TSZ_ENGINE=remote TSZ_BASE_URL=<url>
@@ -103,10 +112,7 @@ def main() -> int:
             if span.name.startswith("apply_guardrail"):
                 print(f"guardrail:  {describe(span)}")
         if local_tsz is not None:
-            calls = [r for r in local_tsz.requests if r.path == "/detect"]
-            ours = {format(s.context.trace_id, "032x") for s in spans if s.context}
-            seen = {r.headers.get("traceparent", "-").split("-")[1] for r in calls}
-            print(f"TSZ server: {len(calls)} x POST /detect, in this app's trace: {seen <= ours}")
+            print(f"TSZ saw:    {tsz_saw(local_tsz, spans)}")
         instrumentor.uninstrument()
         telemetry.shutdown()
     return 0

@@ -501,6 +501,7 @@ def test_works_without_google_re2() -> None:
     """The ``re`` fallback gives the same findings (google-re2 may not install everywhere)."""
     script = (  # other engine modules need re2: hide it only from the injection module
         "import sys, json, tsz_otel; sys.modules['re2'] = None\n"
+        "sys.modules.pop('tsz_otel.engine.injection', None)\n"
         "from tsz_otel.engine.injection import find_injections\n"
         "texts = json.loads(sys.stdin.read())\n"
         "print(json.dumps([[(m.type, m.start, m.end, m.score) for m in find_injections(t)]"
