@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -83,6 +84,14 @@ def _localise(script: str, ports: Mapping[int, int]) -> str:
     if not (REPO / _VENV_BIN / "python").exists():
         script = script.replace(_VENV_BIN, str(Path(sys.executable).parent) + "/")
     return script
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (for a server the README starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from examples_support import (
     EXAMPLES,
     background,
     console_spans,
+    free_port,
     output_lines,
     readme_block,
     readme_output,
@@ -19,6 +20,7 @@ from examples_support import (
 )
 
 from tsz_otel.testing.llm_server import LLMServer
+from tsz_otel.testing.otlp_receiver import OtlpReceiver
 
 EXAMPLE = "auto-instrument"
 PORT = 8765  # the port the README gives the local test server
@@ -119,8 +121,7 @@ def test_block_stops_the_call_before_anything_is_sent(llm_server: LLMServer) -> 
 
 def test_readme_server_command_serves_the_app() -> None:
     """The README's server command itself (not a server of the test) answers the app."""
-    with LLMServer() as probe:  # only to find a free port
-        free = probe.port
+    free = free_port()
     with background(
         readme_block(EXAMPLE, "server"), ready="llm server listening", ports={PORT: free}
     ):
@@ -130,3 +131,21 @@ def test_readme_server_command_serves_the_app() -> None:
     spans, printed = console_spans(done.stdout)
     assert output_lines(printed, "answer:") == [_prompt()]
     assert _span(spans, INPUT_SPAN)["attributes"][DECISION] == "warn"
+
+
+def test_otlp_exports_reach_an_otlp_endpoint(
+    llm_server: LLMServer, otlp_receiver: OtlpReceiver
+) -> None:
+    script = readme_block(EXAMPLE, "env") + readme_block(EXAMPLE, "otlp")
+    script += readme_block(EXAMPLE, "mask")
+    done = run_block(script, ports={PORT: llm_server.port, 4318: otlp_receiver.port})
+    assert done.returncode == 0, done.stderr
+    assert console_spans(done.stdout)[0] == []  # spans went over OTLP, not to the console
+    guards = otlp_receiver.wait_for_spans(
+        2, timeout=30, predicate=lambda s: s.name.startswith("apply_guardrail")
+    )
+    decisions = {s.name: s.attributes[DECISION] for s in guards}
+    assert decisions == {INPUT_SPAN: "modify", OUTPUT_SPAN: "allow"}
+    assert all(s.resource["service.name"] == "auto-instrument-demo" for s in guards)
+    exported = otlp_receiver.decoded_text()
+    assert CARD not in exported and EMAIL not in exported

@@ -17,6 +17,7 @@ def test_readme_command_prints_the_documented_output() -> None:
     done = run_block(readme_block(EXAMPLE, "run"))
     assert done.returncode == 0, done.stderr
     assert done.stdout == readme_output(EXAMPLE, "run")
+    assert done.stderr == ""
 
 
 def _children(spans: list[ReceivedSpan], parent: ReceivedSpan) -> dict[str, ReceivedSpan]:

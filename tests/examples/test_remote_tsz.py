@@ -38,6 +38,7 @@ def _normalised(text: str) -> str:
 def test_offline_commands_print_the_documented_output(block: str) -> None:
     done = run_block(readme_block(EXAMPLE, block))
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
     assert _normalised(done.stdout) == _normalised(readme_output(EXAMPLE, block))
     (tsz_url,) = output_lines(done.stdout, "TSZ server:")
     port = re.search(r":(\d+) ", tsz_url + " ")

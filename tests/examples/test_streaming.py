@@ -8,6 +8,8 @@ import re
 
 from examples_support import output_lines, readme_block, readme_output, run_block
 
+from tsz_otel.testing.otlp_receiver import OtlpReceiver
+
 EXAMPLE = "streaming"
 CARD = "4539 1488 0343 6467"  # the card number of the app's scripted answer
 CARD_DIGITS = CARD.replace(" ", "")
@@ -70,3 +72,25 @@ def test_halt_ends_the_stream_before_the_card() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == readme_output(EXAMPLE, "halt")
     _assert_no_card_digits(done.stdout + done.stderr)
+
+
+def test_otlp_run_exports_the_three_output_checks(otlp_receiver: OtlpReceiver) -> None:
+    done = run_block(readme_block(EXAMPLE, "otlp"), ports={4318: otlp_receiver.port})
+    assert done.returncode == 0, done.stderr
+    outputs = otlp_receiver.wait_for_spans(
+        3, timeout=30, predicate=lambda s: s.name == "apply_guardrail tsz llm_output"
+    )
+    llm = {s.span_id: s for s in otlp_receiver.spans() if s.name.startswith("chat ")}
+    assert len(llm) == 3
+    children = [s for s in outputs if s.parent_span_id in llm]
+    linked = [s for s in outputs if any(link.span_id in llm for link in s.links)]
+    assert sorted(s.attributes["gen_ai.security.decision.type"] for s in children) == [
+        "modify",  # stream-sync
+        "warn",  # final-only
+    ]
+    (late,) = linked  # stream-async: linked to its LLM span, not a child
+    assert late.parent_span_id not in llm
+    assert late.attributes["tsz.reasons"] == "CREDIT_CARD"
+    assert all(s.resource["service.name"] == "streaming-demo" for s in outputs)
+    exported = otlp_receiver.decoded_text()
+    assert CARD not in exported and CARD_DIGITS not in exported

@@ -10,7 +10,7 @@ Offline by default: without ``TSZ_BASE_URL`` the app starts the local TSZ-compat
 server, and without ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` the local OpenAI-compatible
 test server (both on 127.0.0.1, random ports).
 
-Run: ``.venv/bin/python examples/remote-tsz/app.py`` (``TSZ_MODE=mask`` to mask).
+Run: ``.venv/bin/python examples/remote-tsz/main.py`` (``TSZ_MODE=mask`` to mask).
 """
 
 from __future__ import annotations
@@ -34,9 +34,8 @@ MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
 
 
 @contextlib.contextmanager
-def tsz_server() -> Iterator[tuple[str, TszTestServer | None]]:
-    """``TSZ_BASE_URL`` when set (your TSZ server), else a local TSZ-compatible test server."""
-    configured = os.environ.get("TSZ_BASE_URL")
+def tsz_server(configured: str | None) -> Iterator[tuple[str, TszTestServer | None]]:
+    """Your TSZ server (``TSZ_BASE_URL``) when set, else a local TSZ-compatible test server."""
     if configured:
         yield configured, None
         return
@@ -89,7 +88,8 @@ def tsz_saw(server: TszTestServer, spans: Sequence[ReadableSpan]) -> str:
 
 
 def main() -> int:
-    with tsz_server() as (url, local_tsz), llm_client() as (client, local_llm):
+    configured = Settings.from_env().base_url
+    with tsz_server(configured) as (url, local_tsz), llm_client() as (client, local_llm):
         # the same as exporting TSZ_ENGINE=remote TSZ_BASE_URL=<url>
         settings = Settings.from_env(engine="remote", base_url=url)
         telemetry = setup_telemetry(settings, service_name="remote-tsz-demo", console=False)

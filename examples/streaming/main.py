@@ -14,9 +14,10 @@ passes the text unchanged and only records. The stream mode is chosen per call w
 TSZ gateway header ``X-TSZ-Guardrails-Mode`` (``TSZ_STREAM_MODE`` sets the default).
 
 Offline by default (the local OpenAI-compatible test server, scripted); a real provider
-when ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` are set.
+when ``OPENAI_BASE_URL``/``OPENAI_API_KEY`` are set. Spans go over OTLP when
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 
-Run: ``TSZ_MODE=mask .venv/bin/python examples/streaming/app.py [MODE ...]``
+Run: ``TSZ_MODE=mask .venv/bin/python examples/streaming/main.py [MODE ...]``
 """
 
 from __future__ import annotations
@@ -28,19 +29,19 @@ from collections.abc import Iterator, Sequence
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from tsz_otel_instrumentation.openai import TszOpenAIInstrumentor
 
-from tsz_otel import GuardrailBlockedError, Settings
+from tsz_otel import GuardrailBlockedError, Settings, setup_telemetry
 from tsz_otel.testing.llm_server import LLMServer
 
 MODEL = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
 CARD = "4539 1488 0343 6467"
 ANSWER = f"Sure. The card on file is {CARD}, valid until next spring."
 CARD_AT = ANSWER.index(CARD)
-# Cut the answer inside the card number: "...is 453" "9 14" "88 03" "43 6" "467, ..."
+# Cut the answer inside the card number: "...is 453" "9 14" "88 03" "43 6" "467" ", ..."
 SPLIT_AT = (CARD_AT - 3, CARD_AT + 3, CARD_AT + 7, CARD_AT + 12, CARD_AT + 16, CARD_AT + 19)
 # The card sits in the conversation history (assistant messages are not input-checked by
 # default), so a real model can repeat it without the prompt being masked first.
@@ -113,11 +114,11 @@ def main(argv: Sequence[str]) -> int:
         print(f"unknown stream mode(s) {unknown}; choose from {list(MODES)}", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    collected = InMemorySpanExporter()
-    provider = TracerProvider()  # add your exporter here (OTLP, console ...)
-    provider.add_span_processor(SimpleSpanProcessor(collected))
+    telemetry = setup_telemetry(settings, service_name="streaming-demo", console=False)
+    collected = InMemorySpanExporter()  # to print the guardrail spans below
+    telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(collected))
     instrumentor = TszOpenAIInstrumentor()
-    instrumentor.instrument(settings=settings, tracer_provider=provider)
+    instrumentor.instrument(settings=settings, tracer_provider=telemetry.tracer_provider)
     print(f"TSZ_MODE={settings.mode}  TSZ_STREAM_ON_FAIL={settings.stream_on_fail}")
     print("The model's answer carries a card number, split over several stream chunks.")
     with llm_client() as client:
@@ -133,7 +134,7 @@ def main(argv: Sequence[str]) -> int:
                 if span.name == OUTPUT_SPAN:
                     print(f"span:    {describe(span, llm)}")
     instrumentor.uninstrument()
-    provider.shutdown()
+    telemetry.shutdown()
     return 0
 
 

@@ -13,7 +13,7 @@ Each check is an ``apply_guardrail`` span with one finding event per problem and
 instead of the value. The span tree is printed at the end; with
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` the spans also go over OTLP (e.g. to Jaeger).
 
-Run: ``.venv/bin/python examples/manual-scope/app.py``
+Run: ``.venv/bin/python examples/manual-scope/main.py``
 """
 
 from __future__ import annotations
