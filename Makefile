@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:
-#   make demo   creates .venv, installs tsz-otel, runs the monitoring demo (inline engine, no network)
+#   make demo   creates .venv, installs tsz-otel with the examples' extras, runs the monitoring
+#               demo (inline engine, no network)
 #   make test   creates .venv with the dev extras, installs system packages the tests need,
 #               then runs lint, type check, the test suite and a seconds-long benchmark smoke
 PYTHON ?= python3
@@ -16,7 +17,7 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 $(BASE_STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[examples]'
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(PY)

@@ -321,12 +321,34 @@ def _attribute_value(value: Any) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
+_MAX_MEMO: Final = 1024
+"""Bound on a tracer's memo of metric attribute sets. The sets are low-cardinality by
+design (decisions, targets, modes, catalogue types); the bound only keeps a caller that
+passes unbounded values from growing the memo without limit (it then builds uncached)."""
+
+MetricKey = tuple[str | None, ...]
+"""What a metric attribute set is memoised by: the values that make it up, in order."""
+
 _Compiled = tuple[tuple[str, tuple[str, ...]], ...]
+_EventRows = tuple[tuple[str, tuple[tuple[str, str], ...], str | None], ...]
+
 
 
 def _compile(names: Names, rows: Sequence[tuple[Key, str]]) -> _Compiled:
     """(field, concrete names) per row, rows without a name in the selection dropped."""
     return tuple((field, names.span[key]) for key, field in rows if names.span[key])
+
+
+def _compile_events(names: Names) -> _EventRows:
+    """Per finding event: its name, (attribute name, finding field) pairs, native-category
+    name. Resolved once per tracer so a finding costs attribute reads only."""
+    rows = []
+    for event in names.finding_events:
+        pairs = tuple(
+            (event.keys[key], field) for key, field in _FINDING_SCHEME_ROWS if key in event.keys
+        )
+        rows.append((event.name, pairs, event.keys.get(Key.RISK_CATEGORY_NATIVE)))
+    return tuple(rows)
 
 
 def _put_rows(attributes: dict[str, AttributeValue], rows: _Compiled, source: object) -> None:
@@ -360,6 +382,8 @@ class GuardrailTracer:
     __slots__ = (
         "_agent_rows",
         "_detail_rows",
+        "_event_rows",
+        "_memo",
         "_personal_rows",
         "_request_rows",
         "_user_rows",
@@ -389,6 +413,118 @@ class GuardrailTracer:
         self._request_rows = _compile(self.names, _REQUEST_ROWS)
         self._user_rows = _compile(self.names, _USER_ROWS)
         self._personal_rows = _compile(self.names, _USER_PERSONAL_ROWS)
+        self._event_rows = _compile_events(self.names)
+        self._memo: dict[MetricKey, Mapping[str, AttributeValue]] = {}
+
+    # -- metric attribute sets, built once per distinct value combination ---------------
+
+    def _remember(
+        self, key: MetricKey, attributes: Mapping[str, AttributeValue]
+    ) -> Mapping[str, AttributeValue]:
+        if len(self._memo) < _MAX_MEMO:
+            self._memo[key] = attributes
+        return attributes
+
+    def metric_base(
+        self, target: str, guardian_name: str | None, provider: str | None, mode: str | None
+    ) -> tuple[MetricKey, Mapping[str, AttributeValue]]:
+        """The attributes every measurement of one kind of evaluation shares, and their key.
+
+        The returned mapping is shared: never mutate it.
+        """
+        key: MetricKey = ("base", target, guardian_name, provider, mode)
+        found = self._memo.get(key)
+        if found is not None:
+            return key, found
+        names = self.names
+        metric: dict[str, AttributeValue] = {}
+        names.put(metric, Key.TARGET_TYPE, target)
+        if guardian_name is not None:
+            names.put(metric, Key.GUARDIAN_NAME, guardian_name)
+        if provider is not None:
+            names.put(metric, Key.GUARDIAN_PROVIDER, provider)
+        if mode is not None:
+            metric[semconv.TSZ_MODE] = mode
+        return key, self._remember(key, metric)
+
+    def evaluation_attributes(
+        self,
+        base_key: MetricKey,
+        base: Mapping[str, AttributeValue],
+        decision: str | None,
+        error_type: str | None,
+    ) -> Mapping[str, AttributeValue]:
+        """``base`` plus the decision (and ``error.type``): one evaluation's metric set."""
+        key: MetricKey = (*base_key, "eval", decision, error_type)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        attributes = dict(base)
+        if decision is not None:
+            self.names.put(attributes, Key.DECISION_TYPE, decision)
+        if error_type is not None:
+            self.names.put(attributes, Key.ERROR_TYPE, error_type)
+        return self._remember(key, attributes)
+
+    def finding_attributes(
+        self,
+        base_key: MetricKey,
+        base: Mapping[str, AttributeValue],
+        kind: str,
+        category: str,
+        severity: str,
+    ) -> Mapping[str, AttributeValue]:
+        """``base`` plus a finding's type, category and severity: the findings counter set."""
+        key: MetricKey = (*base_key, "finding", kind, category, severity)
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        attributes = dict(base)
+        attributes[semconv.TSZ_FINDING_TYPE] = kind
+        attributes[semconv.TSZ_FINDING_CATEGORY] = category
+        attributes[semconv.TSZ_FINDING_SEVERITY] = severity
+        return self._remember(key, attributes)
+
+    def details_metric_base(
+        self, details: GuardrailDetails
+    ) -> tuple[MetricKey, Mapping[str, AttributeValue]]:
+        """:meth:`metric_base` of what ``details`` describe."""
+        mode = None if details.mode is None else str(details.mode)
+        return self.metric_base(
+            str(_attribute_value(details.target_type)),
+            details.guardian_name,
+            details.guardian_provider_name,
+            mode,
+        )
+
+    def start_attributes(
+        self,
+        details: GuardrailDetails,
+        agent: AgentDetails | None = None,
+        request: RequestDetails | None = None,
+        user: UserDetails | None = None,
+    ) -> dict[str, AttributeValue]:
+        """Every span attribute known before the evaluation runs (passed to ``start_span``
+        so samplers see them). A new dict: the caller may add to it."""
+        names = self.names
+        attributes: dict[str, AttributeValue] = {}
+        names.put(attributes, Key.OPERATION_NAME, semconv.APPLY_GUARDRAIL)
+        attributes.update(self.details_metric_base(details)[1])
+        _put_rows(attributes, self._detail_rows, details)
+        if details.decision_type is not None:
+            names.put(attributes, Key.DECISION_TYPE, str(details.decision_type))
+            names.put(attributes, Key.DECISION_RESULT_TYPE, semconv.DECISION_RESULT_TYPE)
+        if details.request_id is not None:
+            attributes[semconv.TSZ_REQUEST_ID] = details.request_id
+        if agent is not None:
+            _put_rows(attributes, self._agent_rows, agent)
+        if request is not None:
+            _put_rows(attributes, self._request_rows, request)
+        if user is not None:
+            _put_rows(attributes, self._user_rows, user)
+            if self.content.raw and self.content.enabled:
+                _put_rows(attributes, self._personal_rows, user)
+        return attributes
 
     def start(
         self,
@@ -415,7 +551,8 @@ class ApplyGuardrailScope:
         "_finding_metrics",
         "_finding_types",
         "_max_score",
-        "_metric_attributes",
+        "_metric_base",
+        "_metric_key",
         "_outcome_set",
         "_pending",
         "_span",
@@ -450,32 +587,13 @@ class ApplyGuardrailScope:
         user_details: UserDetails | None = None,
         span_details: SpanDetails | None = None,
     ) -> None:
-        self._tracer = tracer
-        self._token: object | None = None
-        self._ended = False
-        self._decision: str | None = None
-        self._error_type: str | None = None
-        self._finding_types: dict[str, None] = {}
-        self._finding_count = 0
-        self._finding_metrics: Counter[tuple[str, str, str]] = Counter()
-        self._max_score = 0.0
-        self._outcome_set = False
-        self._pending: dict[str, AttributeValue] = {}
-        names = tracer.names
-        target = _attribute_value(details.target_type)
-        metric: dict[str, AttributeValue] = {}
-        names.put(metric, Key.TARGET_TYPE, target)
-        if details.guardian_name is not None:
-            names.put(metric, Key.GUARDIAN_NAME, details.guardian_name)
-        if details.guardian_provider_name is not None:
-            names.put(metric, Key.GUARDIAN_PROVIDER, details.guardian_provider_name)
-        if details.mode is not None:
-            metric[semconv.TSZ_MODE] = str(details.mode)
-        self._metric_attributes = metric
-        attributes = self._start_attributes(details, agent_details, request, user_details)
+        metric_key, metric_base = tracer.details_metric_base(details)
+        self._prepare(tracer, metric_key, metric_base)
+        attributes = tracer.start_attributes(details, agent_details, request, user_details)
         spans = span_details or SpanDetails()
-        self._span: Span = tracer.tracer.start_span(
-            semconv.span_name(details.guardian_name, str(target)),
+        target = str(_attribute_value(details.target_type))
+        self._span = tracer.tracer.start_span(
+            semconv.span_name(details.guardian_name, target),
             context=spans.parent_context,
             kind=spans.kind or SpanKind.INTERNAL,
             attributes=attributes,
@@ -486,32 +604,46 @@ class ApplyGuardrailScope:
         if details.decision_type is not None:
             self._decision = str(details.decision_type)
 
-    def _start_attributes(
+    @classmethod
+    def _begin(
+        cls,
+        tracer: GuardrailTracer,
+        name: str,
+        attributes: Mapping[str, AttributeValue],
+        metric: tuple[MetricKey, Mapping[str, AttributeValue]],
+        kind: SpanKind,
+        parent: Context | None,
+        links: Sequence[Link],
+    ) -> ApplyGuardrailScope:
+        """A scope from attributes its caller prepared once (the :class:`Guard`'s hot path:
+        no details objects, no per-call name or attribute-table lookups)."""
+        self = cls.__new__(cls)
+        self._prepare(tracer, *metric)
+        self._span = tracer.tracer.start_span(
+            name, context=parent, kind=kind, attributes=attributes, links=links
+        )
+        self._started = time.perf_counter()
+        return self
+
+    def _prepare(
         self,
-        details: GuardrailDetails,
-        agent: AgentDetails | None,
-        request: RequestDetails | None,
-        user: UserDetails | None,
-    ) -> dict[str, AttributeValue]:
-        names = self._tracer.names
-        attributes: dict[str, AttributeValue] = {}
-        names.put(attributes, Key.OPERATION_NAME, semconv.APPLY_GUARDRAIL)
-        attributes.update(self._metric_attributes)
-        tracer = self._tracer
-        _put_rows(attributes, tracer._detail_rows, details)
-        if details.decision_type is not None:
-            self._put_decision(attributes, str(details.decision_type))
-        if details.request_id is not None:
-            attributes[semconv.TSZ_REQUEST_ID] = details.request_id
-        if agent is not None:
-            _put_rows(attributes, tracer._agent_rows, agent)
-        if request is not None:
-            _put_rows(attributes, tracer._request_rows, request)
-        if user is not None:
-            _put_rows(attributes, tracer._user_rows, user)
-            if tracer.content.raw and tracer.content.enabled:
-                _put_rows(attributes, tracer._personal_rows, user)
-        return attributes
+        tracer: GuardrailTracer,
+        metric_key: MetricKey,
+        metric_base: Mapping[str, AttributeValue],
+    ) -> None:
+        self._tracer = tracer
+        self._token: object | None = None
+        self._ended = False
+        self._decision: str | None = None
+        self._error_type: str | None = None
+        self._finding_types: dict[str, None] = {}
+        self._finding_count = 0
+        self._finding_metrics: Counter[tuple[str, str, str]] | None = None
+        self._max_score = 0.0
+        self._outcome_set = False
+        self._pending: dict[str, AttributeValue] = {}
+        self._metric_key = metric_key
+        self._metric_base = metric_base
 
     def _put_decision(self, attributes: dict[str, AttributeValue], decision: str) -> None:
         names = self._tracer.names
@@ -614,17 +746,15 @@ class ApplyGuardrailScope:
                 common[tsz_name] = _attribute_value(tsz_value)
         common[semconv.TSZ_FINDING_CATEGORY] = finding.native_category or finding.risk_category
         native = finding.native_category or finding.risk_category
-        for event in self._tracer.names.finding_events:
+        for event_name, pairs, native_name in self._tracer._event_rows:
             attributes = dict(common)
-            for key, field in _FINDING_SCHEME_ROWS:
-                name = event.keys.get(key)
+            for name, field in pairs:
                 value = getattr(finding, field)
-                if name is not None and value is not None:
+                if value is not None:
                     attributes[name] = _attribute_value(value)
-            native_name = event.keys.get(Key.RISK_CATEGORY_NATIVE)
             if native_name is not None:
                 attributes[native_name] = native
-            self._span.add_event(event.name, attributes)
+            self._span.add_event(event_name, attributes)
 
     def record_findings(self, findings: Sequence[GuardrailFinding]) -> None:
         for finding in findings:
@@ -636,6 +766,8 @@ class ApplyGuardrailScope:
             finding.native_category or finding.risk_category,
             str(finding.risk_severity),
         )
+        if self._finding_metrics is None:
+            self._finding_metrics = Counter()
         self._finding_metrics[key] += 1
 
     def record_outcome(
@@ -761,21 +893,25 @@ class ApplyGuardrailScope:
         )
 
     def _record_metrics(self, duration: float) -> None:
-        attributes = dict(self._metric_attributes)
-        names = self._tracer.names
-        if self._decision is not None:
-            names.put(attributes, Key.DECISION_TYPE, self._decision)
-        if self._error_type is not None:
-            names.put(attributes, Key.ERROR_TYPE, self._error_type)
-        self._tracer.metrics.record_evaluation(
+        """One histogram record and one counter add (plus a block, plus one add per
+        distinct finding kind), with attribute sets the tracer built once."""
+        tracer = self._tracer
+        key, base = self._metric_key, self._metric_base
+        attributes = tracer.evaluation_attributes(key, base, self._decision, self._error_type)
+        tracer.metrics.record_evaluation(
             attributes, duration, denied=self._decision == GuardrailDecisionType.DENY
         )
-        for (kind, category, severity), count in self._finding_metrics.items():
-            finding = dict(self._metric_attributes)
-            finding[semconv.TSZ_FINDING_TYPE] = kind
-            finding[semconv.TSZ_FINDING_CATEGORY] = category
-            finding[semconv.TSZ_FINDING_SEVERITY] = severity
-            self._tracer.metrics.record_findings(finding, count)
+        if self._finding_metrics:
+            for (kind, category, severity), count in self._finding_metrics.items():
+                finding = tracer.finding_attributes(key, base, kind, category, severity)
+                tracer.metrics.record_findings(finding, count)
+
+    def _settle(self, decision: str, attributes: Mapping[str, AttributeValue]) -> None:
+        """Decision and TSZ summary in one step, for a caller that built ``attributes``
+        (every decision and summary attribute) itself: the Guard's clean path."""
+        self._decision = decision
+        self._outcome_set = True
+        self._pending.update(attributes)
 
 
 def _as_text(value: str | Sequence[Mapping[str, Any]]) -> str:

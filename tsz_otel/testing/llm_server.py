@@ -1155,6 +1155,14 @@ class LLMServer:
             self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # connection handlers may be sleeping between stream chunks: cancel and await
+        # them, so the loop stops with no task pending
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)

@@ -23,6 +23,7 @@ and read every request it received (headers included, e.g. ``traceparent``).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hmac
 import itertools
@@ -31,7 +32,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -650,3 +651,45 @@ def _handler_class(server: TszTestServer) -> type[BaseHTTPRequestHandler]:
             """Silent: request lines can contain values."""
 
     return Handler
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m tsz_otel.testing.tsz_server --port N``: serve until interrupted.
+
+    ``--engine inline`` answers ``/detect`` with tsz-otel's own engine instead of the
+    emulation of an upstream TSZ server.
+    """
+    parser = argparse.ArgumentParser(description="Local TSZ-compatible test server")
+    parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (0 = any)")
+    parser.add_argument("--admin-key", default="test-admin-key", help="accepted X-ADMIN-KEY")
+    parser.add_argument(
+        "--engine", choices=("emulate", "inline"), default="emulate", help="who answers /detect"
+    )
+    args = parser.parse_args(argv)
+    detector: Callable[[DetectRequest], DetectResponse] | None = None
+    if args.engine == "inline":
+        from ..engine import Engine
+
+        engine = Engine()
+
+        def detector(request: DetectRequest) -> DetectResponse:
+            return engine.detect(
+                request.text,
+                rid=request.rid,
+                guardrails=tuple(request.guardrails or ()),
+                mode=request.mode,
+            )
+
+    server = TszTestServer(admin_key=args.admin_key, port=args.port, detector=detector).start()
+    print(f"tsz test server listening on {server.url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
