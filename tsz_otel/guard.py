@@ -64,12 +64,15 @@ from urllib.parse import urlsplit
 
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind
+from opentelemetry.util.types import AttributeValue
 
+from . import semconv
 from .config import Settings
 from .content import ContentHasher
 from .errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
-from .models import DetectResponse, ValidatorResult
+from .models import DetectResponse, ValidatorResult, confidence_str
 from .policy import (
+    ALLOW,
     Assessment,
     Outcome,
     RolloutMode,
@@ -87,8 +90,9 @@ from .scope import (
     GuardrailRiskSeverity,
     GuardrailTargetType,
     GuardrailTracer,
-    SpanDetails,
+    MetricKey,
 )
+from .semconv import Key
 from .version import __version__
 
 __all__ = ["Detector", "Guard", "Verdict", "findings_for"]
@@ -286,7 +290,8 @@ def _merge(responses: Sequence[DetectResponse]) -> DetectResponse:
         validators.extend(response.validator_results)
         if response.message:
             messages[response.message] = None
-    return DetectResponse(
+    # model_construct: every part was validated when its own response was built
+    return DetectResponse.model_construct(
         redacted_text=None,
         detections=detections,
         validator_results=validators,
@@ -296,6 +301,25 @@ def _merge(responses: Sequence[DetectResponse]) -> DetectResponse:
         overall_confidence=max((r.overall_confidence for r in responses), default=0.0),
         message="; ".join(messages) or None,
     )
+
+
+def _empty_response(text: str | None) -> DetectResponse:
+    """The response of a check that scanned nothing (no segment, or a failed engine)."""
+    return DetectResponse.model_construct(redacted_text=text)
+
+
+def ai_fallbacks(responses: Sequence[DetectResponse]) -> int:
+    """How many AI scorings fell back to the regex score across ``responses``.
+
+    The engine keeps the count per reason in the private ``_ai_failures`` of a response
+    (never on the wire); a response without it (a remote TSZ server's) counts nothing.
+    """
+    total = 0
+    for response in responses:
+        failures = getattr(response, "_ai_failures", None)
+        if failures:
+            total += sum(int(count) for count in failures.values())
+    return total
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -362,6 +386,24 @@ def findings_for(
 
 
 # --- the guard ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Profile:
+    """What every check of one (target, mode) shares, built once per guard.
+
+    ``start``: the span attributes known before any check (never mutated: copied per
+    call). ``clean``: the decision and summary attributes of a check that found nothing
+    (all but ``tsz.confidence``). ``hash_keys``/``target_id_keys``: the selected
+    spellings of those attributes.
+    """
+
+    name: str
+    start: Mapping[str, AttributeValue]
+    metric: tuple[MetricKey, Mapping[str, AttributeValue]]
+    clean: Mapping[str, AttributeValue]
+    hash_keys: tuple[str, ...]
+    target_id_keys: tuple[str, ...]
 
 
 @dataclass(slots=True)

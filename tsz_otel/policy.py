@@ -42,6 +42,8 @@ from .models import DetectionResult, DetectResponse
 from .scope import GuardrailDecisionType, GuardrailRiskSeverity
 
 __all__ = [
+    "ALLOW",
+    "CLEAN",
     "Assessment",
     "Outcome",
     "RolloutMode",
@@ -143,6 +145,8 @@ class Assessment:
     @classmethod
     def of(cls, responses: Sequence[DetectResponse], originals: Sequence[str]) -> Assessment:
         """Assess per-segment responses; ``originals`` are the scanned texts, in order."""
+        if not any(r.detections or r.validator_results or r.blocked for r in responses):
+            return CLEAN
         blocking: dict[str, None] = {}
         masking: dict[str, None] = {}
         failed: dict[str, None] = {}
@@ -178,6 +182,17 @@ class Assessment:
         return ",".join(parts) or "policy"
 
 
+CLEAN: Final = Assessment(
+    would_block=False,
+    would_mask=False,
+    blocking_types=(),
+    masking_types=(),
+    failed_guardrails=(),
+    finding_types=(),
+)
+"""The assessment of responses with no detection, no guardrail result and no block."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """The decision for one evaluation and what it means for the call.
@@ -194,25 +209,26 @@ class Outcome:
     code: str | None = None
 
 
-_ALLOW: Final = Outcome(_D.ALLOW, mask=False, deny=False, action="ALLOW")
+ALLOW: Final = Outcome(_D.ALLOW, mask=False, deny=False, action="ALLOW")
+"""The outcome of an evaluation that found nothing to mask or block (shared instance)."""
 
 
 def decide(assessment: Assessment, mode: RolloutMode) -> Outcome:
     """Apply a rollout mode to an assessment (see the module table)."""
     a = assessment
-    masked = ",".join(a.masking_types)
-    blocked = a.block_reasons()
+    if not (a.would_block or a.would_mask):
+        return ALLOW
     if mode is RolloutMode.BLOCK and a.would_block:
-        return Outcome(_D.DENY, a.would_mask, True, "BLOCK", f"blocked: {blocked}", "tsz.block")
+        reason = f"blocked: {a.block_reasons()}"
+        return Outcome(_D.DENY, a.would_mask, True, "BLOCK", reason, "tsz.block")
+    masked = ",".join(a.masking_types)
     if mode is not RolloutMode.OBSERVE and a.would_mask:
         return Outcome(_D.MODIFY, True, False, "MASK", f"masked: {masked}", "tsz.mask")
     if a.would_block:
-        reason = f"would block: {blocked}"
+        reason = f"would block: {a.block_reasons()}"
         return Outcome(_D.WARN, False, False, "AUDIT_ONLY", reason, "tsz.would_block")
-    if a.would_mask:
-        reason = f"would mask: {masked}"
-        return Outcome(_D.WARN, False, False, "AUDIT_ONLY", reason, "tsz.would_mask")
-    return _ALLOW
+    reason = f"would mask: {masked}"
+    return Outcome(_D.WARN, False, False, "AUDIT_ONLY", reason, "tsz.would_mask")
 
 
 def decide_failure(mode: RolloutMode, fail_mode: str, error_type: str) -> Outcome:

@@ -561,6 +561,9 @@ class ApplyGuardrailScope:
         "_tracer",
     )
 
+    _decision: str | None
+    _span: Span
+
     @staticmethod
     def start(
         details: GuardrailDetails,
@@ -634,7 +637,7 @@ class ApplyGuardrailScope:
         self._tracer = tracer
         self._token: object | None = None
         self._ended = False
-        self._decision: str | None = None
+        self._decision = None
         self._error_type: str | None = None
         self._finding_types: dict[str, None] = {}
         self._finding_count = 0
@@ -877,7 +880,8 @@ class ApplyGuardrailScope:
             if self._span.is_recording():
                 if not self._outcome_set:
                     self._derive_outcome()
-                self._span.set_attributes(self._pending)
+                if self._pending:
+                    self._span.set_attributes(self._pending)
             self._record_metrics(duration)
         except Exception:  # telemetry must never break the guarded call
             _logger.exception("finishing a guardrail span failed")
