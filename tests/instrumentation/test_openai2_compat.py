@@ -33,6 +33,8 @@ def _child_python() -> Path:
 
 
 def _openai_version(python: Path) -> str:
+    if not python.exists():
+        return ""
     result = subprocess.run(
         [str(python), "-c", "import openai; print(openai.__version__)"],
         capture_output=True,
