@@ -130,7 +130,12 @@ class Settings(BaseModel):
     restore_output: bool = False
     http_hosts: tuple[str, ...] = ()  # httpx instrumentor: only these hosts (empty: any)
     http_paths: tuple[str, ...] = ()  # httpx instrumentor: extra "<path suffix>=<format>"
-    observe_async: bool = True  # instrumentors: observe-mode checks off the caller's thread
+    # instrumentors: observe-mode checks on a worker thread. Off by default: with the inline
+    # engine the checks are CPU work under the GIL, so a worker saves no time (measured:
+    # same or more CPU per call, equal or worse wall clock, p99 tail from GIL hand-offs) and
+    # it moves the guardrail spans after the call. Worth turning on for a remote engine or
+    # AI scoring, whose checks wait on the network (benchmarks/bench_instrumentation.py).
+    observe_async: bool = False
     engine: Literal["inline", "remote"] = "inline"
     base_url: str | None = None
     admin_key: str | None = None

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import json.encoder
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -53,14 +54,19 @@ _SHA256: Final = "sha256:"
 _HMAC_SHA256: Final = "hmac-sha256:"
 
 
+def _nfc(text: str) -> str:
+    """NFC of ``text``; ASCII is NFC already and skips the per-character quick check."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def canonical_bytes(text: str) -> bytes:
     """NFC-normalised UTF-8: the bytes every content hash is computed over."""
-    return unicodedata.normalize("NFC", text).encode("utf-8")
+    return _nfc(text).encode("utf-8")
 
 
 def _nfc_strings(value: Any) -> Any:
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        return _nfc(value)
     if isinstance(value, Mapping):
         return {str(k): _nfc_strings(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -68,12 +74,21 @@ def _nfc_strings(value: Any) -> Any:
     return value
 
 
+_encode_json_string: Final = json.encoder.encode_basestring
+"""What the encoder below writes a string as (``ensure_ascii=False``)."""
+
+_CANONICAL_JSON: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""Built once (an immutable configuration): ``json.dumps`` with options builds an encoder
+per call."""
+
+
 def canonical_json_bytes(document: Any) -> bytes:
     """The canonical bytes of structured input (see the module docstring)."""
-    text = json.dumps(
-        _nfc_strings(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return text.encode("utf-8")
+    if isinstance(document, list) and all(type(item) is str for item in document):
+        # the guard's segment lists: the same bytes without the generic walk and encoder
+        items = (_encode_json_string(_nfc(s)) for s in document)
+        return ("[" + ",".join(items) + "]").encode("utf-8")
+    return _CANONICAL_JSON.encode(_nfc_strings(document)).encode("utf-8")
 
 
 class ContentHasher:

@@ -17,6 +17,16 @@ Every call is one ``apply_guardrail {guardian} {target}`` span (child of the cur
 span; INTERNAL for the inline engine, CLIENT for a remote one) with one finding event per
 detection, the decision, the TSZ summary attributes and the guardrail metrics
 (:mod:`tsz_otel.scope`). Nothing of the text goes on it unless content capture is on.
+When AI scoring fell back to the regex score (model unreachable, timed out, junk answer)
+the span also has ``tsz.ai.fallbacks`` (how many) and ``tsz.degraded=true``.
+
+Cost: everything a check shares with other checks of the same target and mode (span
+name, start attributes, metric attribute sets, the clean-path summary) is built once per
+guard. A clean check (nothing found) is the engine call, one span with its attributes set
+at start and once at the end, one histogram record and one counter add; it builds no
+finding, event or hash: ``content.input.hash`` is computed only when the evaluation has
+something to report (a finding, a non-``allow`` decision, an error) and the span is
+sampled.
 
 Decisions, per rollout mode (``TSZ_MODE``, ``TSZ_INPUT_MODE``/``TSZ_OUTPUT_MODE``, the
 guard's ``mode=`` or the call's ``mode=``, most specific wins), see :mod:`tsz_otel.policy`:
@@ -57,7 +67,7 @@ import asyncio
 import copy
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -70,6 +80,7 @@ from . import semconv
 from .config import Settings
 from .content import ContentHasher
 from .errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
+from .metrics import MetricSet
 from .models import DetectResponse, ValidatorResult, confidence_str
 from .policy import (
     ALLOW,
@@ -90,7 +101,6 @@ from .scope import (
     GuardrailRiskSeverity,
     GuardrailTargetType,
     GuardrailTracer,
-    MetricKey,
 )
 from .semconv import Key
 from .version import __version__
@@ -105,6 +115,7 @@ GUARDIAN_PROVIDER: Final = "tsz"
 _ROLE_FILTERED_TARGETS: Final = frozenset({GuardrailTargetType.LLM_INPUT.value})
 _TEXT_PART_KEYS: Final = ("text",)
 _VALIDATOR_CATEGORY: Final = "VALIDATOR"
+_ZERO_CONFIDENCE: Final = confidence_str(0.0)
 
 Messages = Sequence[Mapping[str, Any]]
 PathKey = str | int
@@ -190,9 +201,9 @@ class Verdict:
 # --- segments of the input ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Segment:
-    """One scanned string: where it sits in the input and its text."""
+    """One scanned string: where it sits in the input and its text (internal, unshared)."""
 
     path: tuple[PathKey, ...]
     text: str
@@ -207,9 +218,9 @@ class _Segment:
         return out
 
 
-def _content_segments(index: int, content: Any) -> Iterator[_Segment]:
+def _content_segments(index: int, content: Any, out: list[_Segment]) -> None:
     if isinstance(content, str):
-        yield _Segment((index, "content"), content)
+        out.append(_Segment((index, "content"), content))
     elif isinstance(content, list):
         for part_index, part in enumerate(content):
             if not isinstance(part, Mapping):
@@ -217,30 +228,32 @@ def _content_segments(index: int, content: Any) -> Iterator[_Segment]:
             for key in _TEXT_PART_KEYS:
                 value = part.get(key)
                 if isinstance(value, str):
-                    yield _Segment((index, "content", part_index, key), value)
+                    out.append(_Segment((index, "content", part_index, key), value))
 
 
-def _tool_call_segments(index: int, message: Mapping[str, Any]) -> Iterator[_Segment]:
-    for call_index, call in enumerate(message.get("tool_calls") or ()):
+def _tool_call_segments(index: int, calls: Any, out: list[_Segment]) -> None:
+    for call_index, call in enumerate(calls):
         function = call.get("function") if isinstance(call, Mapping) else None
         arguments = function.get("arguments") if isinstance(function, Mapping) else None
         if isinstance(arguments, str):
             path = (index, "tool_calls", call_index, "function", "arguments")
-            yield _Segment(path, arguments)
+            out.append(_Segment(path, arguments))
 
 
 def _message_segments(messages: Messages, roles: frozenset[str] | None) -> list[_Segment]:
     segments: list[_Segment] = []
     for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             continue
         if roles is not None and message.get("role") not in roles:
             continue
-        segments.extend(_content_segments(index, message.get("content")))
+        _content_segments(index, message.get("content"), segments)
         refusal = message.get("refusal")
         if isinstance(refusal, str):
             segments.append(_Segment((index, "refusal"), refusal))
-        segments.extend(_tool_call_segments(index, message))
+        calls = message.get("tool_calls")
+        if calls:
+            _tool_call_segments(index, calls, segments)
     return segments
 
 
@@ -290,8 +303,7 @@ def _merge(responses: Sequence[DetectResponse]) -> DetectResponse:
         validators.extend(response.validator_results)
         if response.message:
             messages[response.message] = None
-    # model_construct: every part was validated when its own response was built
-    return DetectResponse.model_construct(
+    return DetectResponse(
         redacted_text=None,
         detections=detections,
         validator_results=validators,
@@ -303,12 +315,7 @@ def _merge(responses: Sequence[DetectResponse]) -> DetectResponse:
     )
 
 
-def _empty_response(text: str | None) -> DetectResponse:
-    """The response of a check that scanned nothing (no segment, or a failed engine)."""
-    return DetectResponse.model_construct(redacted_text=text)
-
-
-def ai_fallbacks(responses: Sequence[DetectResponse]) -> int:
+def _ai_fallback_count(responses: Sequence[DetectResponse]) -> int:
     """How many AI scorings fell back to the regex score across ``responses``.
 
     The engine keeps the count per reason in the private ``_ai_failures`` of a response
@@ -316,10 +323,22 @@ def ai_fallbacks(responses: Sequence[DetectResponse]) -> int:
     """
     total = 0
     for response in responses:
-        failures = getattr(response, "_ai_failures", None)
+        failures = _ai_failures(response)
         if failures:
             total += sum(int(count) for count in failures.values())
     return total
+
+
+def _ai_failures(response: DetectResponse) -> Mapping[str, int] | None:
+    """``response._ai_failures`` without pydantic's ``__getattr__`` (which raises, slowly,
+    for a private name the model does not declare)."""
+    private = getattr(response, "__pydantic_private__", None)
+    if private:
+        found = private.get("_ai_failures")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    found = getattr(response, "__dict__", {}).get("_ai_failures")
+    return found if isinstance(found, Mapping) else None
 
 
 # --- findings -------------------------------------------------------------------------------
@@ -400,7 +419,7 @@ class _Profile:
 
     name: str
     start: Mapping[str, AttributeValue]
-    metric: tuple[MetricKey, Mapping[str, AttributeValue]]
+    metric: MetricSet
     clean: Mapping[str, AttributeValue]
     hash_keys: tuple[str, ...]
     target_id_keys: tuple[str, ...]
@@ -418,6 +437,7 @@ class _Call:
     text: str | None
     messages: Messages | None
     segments: list[_Segment]
+    profile: _Profile
 
 
 def _link(item: Link | SpanContext | Span) -> Link:
@@ -478,6 +498,7 @@ class Guard:
         self._guardian_id = "tsz-otel.remote" if remote else "tsz-otel.inline"
         self._roles = frozenset(self._settings.input_roles)
         self._modes: dict[str, RolloutMode] = {}
+        self._profiles: dict[tuple[str, RolloutMode], _Profile] = {}
 
     # -- properties ---------------------------------------------------------------------
 
@@ -502,6 +523,44 @@ class Guard:
         if mode is None:  # one entry per distinct target: a handful
             mode = self._modes[target] = RolloutMode(self._settings.mode_for(str(target)))
         return mode
+
+    def _profile(self, target: str, mode: RolloutMode) -> _Profile:
+        """The shared parts of a (target, mode) check; one entry per distinct pair."""
+        profile = self._profiles.get((target, mode))
+        if profile is None:
+            profile = self._profiles[(target, mode)] = self._build_profile(target, mode)
+        return profile
+
+    def _build_profile(self, target: str, mode: RolloutMode) -> _Profile:
+        tracer = self._tracer
+        names = tracer.names
+        address, port = self._server
+        details = GuardrailDetails(
+            target_type=target,
+            guardian_id=self._guardian_id,
+            guardian_name=self._guardian_name,
+            guardian_provider_name=self._guardian_provider,
+            guardian_version=__version__,
+            mode=mode.value,
+            server_address=address,
+            server_port=port,
+        )
+        clean: dict[str, AttributeValue] = {}
+        names.put(clean, Key.DECISION_TYPE, ALLOW.decision.value)
+        names.put(clean, Key.DECISION_RESULT_TYPE, semconv.DECISION_RESULT_TYPE)
+        names.put(clean, Key.CONTENT_MODIFIED, False)
+        clean[semconv.TSZ_BLOCKED] = False
+        clean[semconv.TSZ_REASONS] = ""
+        clean[semconv.TSZ_DETECTION_COUNT] = 0
+        clean[semconv.TSZ_ACTION] = ALLOW.action
+        return _Profile(
+            name=semconv.span_name(self._guardian_name, target),
+            start=tracer.start_attributes(details),
+            metric=tracer.details_metric_set(details),
+            clean=clean,
+            hash_keys=names.span[Key.CONTENT_INPUT_HASH],
+            target_id_keys=names.span[Key.TARGET_ID],
+        )
 
     # -- sync and async twins -----------------------------------------------------------
 
@@ -551,19 +610,21 @@ class Guard:
         cause: Exception | None = None
         async with call.scope:
             try:
-                responses = list(
-                    await asyncio.gather(
-                        *(
-                            self._engine.adetect(s.text, rid=rid, guardrails=call.guardrails)
-                            for s in call.segments
-                        )
-                    )
-                )
+                responses = await self._adetect_all(call)
             except Exception as exc:  # fail-open/closed is decided by policy, not here
                 verdict, cause = self._failed(call, exc), exc
             else:
                 verdict = self._finished(call, responses)
         return self._enforce(verdict, raise_on_block, cause)
+
+    async def _adetect_all(self, call: _Call) -> list[DetectResponse]:
+        """Every segment's response; several segments concurrently (a remote engine or AI
+        scoring waits on the network), one without a task and its context copy."""
+        detect, rid, guardrails = self._engine.adetect, call.rid, call.guardrails
+        if len(call.segments) == 1:
+            return [await detect(call.segments[0].text, rid=rid, guardrails=guardrails)]
+        pending = (detect(s.text, rid=rid, guardrails=guardrails) for s in call.segments)
+        return list(await asyncio.gather(*pending))
 
     def check_output(
         self,
@@ -633,60 +694,51 @@ class Guard:
     ) -> _Call:
         target = str(target)
         resolved = self.mode_for(target, mode)
-        hasher = self._tracer.hasher
+        profile = self._profile(target, resolved)
         if isinstance(content, str):
             text: str | None = content
             messages: Messages | None = None
             segments = [_Segment((), content)]
-            input_hash = hasher(content)
         else:
             text, messages = None, content
             roles = self._roles if target in _ROLE_FILTERED_TARGETS else None
             segments = _message_segments(content, roles)
-            input_hash = hasher.document([s.text for s in segments])
-        address, port = self._server
-        details = GuardrailDetails(
-            target_type=target,
-            guardian_id=self._guardian_id,
-            guardian_name=self._guardian_name,
-            guardian_provider_name=self._guardian_provider,
-            guardian_version=__version__,
-            target_id=target_id,
-            content_input_hash=input_hash,
-            request_id=rid,
-            mode=resolved.value,
-            server_address=address,
-            server_port=port,
+        attributes = dict(profile.start)
+        if target_id is not None:
+            for key in profile.target_id_keys:
+                attributes[key] = target_id
+        if rid is not None:
+            attributes[semconv.TSZ_REQUEST_ID] = rid
+        scope = ApplyGuardrailScope._begin(
+            self._tracer,
+            profile.name,
+            attributes,
+            profile.metric,
+            self._kind,
+            parent,
+            [_link(item) for item in links] if links else (),
         )
-        spans = SpanDetails(
-            kind=self._kind, parent_context=parent, links=[_link(item) for item in links]
-        )
-        scope = self._tracer.start(details, span_details=spans)
         chosen = self._settings.guardrails if guardrails is None else tuple(guardrails)
-        return _Call(scope, target, resolved, rid, chosen, text, messages, segments)
+        return _Call(scope, target, resolved, rid, chosen, text, messages, segments, profile)
 
     def _finished(self, call: _Call, responses: Sequence[DetectResponse]) -> Verdict:
         originals = [s.text for s in call.segments]
         assessment = Assessment.of(responses, originals)
         outcome = decide(assessment, call.mode)
+        if assessment.finding_types or assessment.failed_guardrails or outcome is not ALLOW:
+            findings = self._findings(call, responses, outcome.mask)
+        else:  # nothing detected: no findings, hashes or events to build
+            findings = ()
         redacted = [
             r.redacted_text if r.redacted_text is not None else s.text
             for r, s in zip(responses, call.segments, strict=True)
         ]
-        findings = tuple(
-            finding
-            for response, segment in zip(responses, call.segments, strict=True)
-            for finding in findings_for(
-                response,
-                hasher=self._tracer.hasher,
-                mode=call.mode,
-                masked=outcome.mask,
-                segment=segment.label,
-            )
-        )
         merged = _merge(responses) if responses else DetectResponse(redacted_text=call.text)
         out_text, out_messages = self._downstream(call, redacted, outcome.mask)
         self._record(call, outcome, findings, merged, redacted, out_text)
+        fallbacks = _ai_fallback_count(responses)
+        if fallbacks:
+            call.scope.record_ai_fallbacks(fallbacks)
         return Verdict(
             decision=outcome.decision,
             target=call.target,
@@ -695,7 +747,7 @@ class Guard:
             messages=out_messages,
             response=merged,
             responses=tuple(responses),
-            segments=tuple(s.label for s in call.segments),
+            segments=tuple([s.label for s in call.segments]),
             findings=findings,
             span_context=call.scope.span_context,
             rid=call.rid,
@@ -707,6 +759,18 @@ class Guard:
             blocking_types=assessment.blocking_types,
             failed_guardrails=assessment.failed_guardrails,
             finding_types=assessment.finding_types,
+        )
+
+    def _findings(
+        self, call: _Call, responses: Sequence[DetectResponse], masked: bool
+    ) -> tuple[GuardrailFinding, ...]:
+        hasher = self._tracer.hasher
+        return tuple(
+            finding
+            for response, segment in zip(responses, call.segments, strict=True)
+            for finding in findings_for(
+                response, hasher=hasher, mode=call.mode, masked=masked, segment=segment.label
+            )
         )
 
     def _downstream(
@@ -728,17 +792,24 @@ class Guard:
         out_text: str | None,
     ) -> None:
         scope = call.scope
-        scope.record_findings(findings)
-        scope.record_decision(outcome.decision, outcome.reason, outcome.code)
-        scope.record_content_modified(outcome.mask)
-        scope.record_outcome(
-            blocked=outcome.deny,
-            reasons=[f.finding_type or f.risk_category for f in findings],
-            confidence=merged.overall_confidence,
-            detection_count=len(merged.detections),
-            action=outcome.action,
-            segment_count=len(call.segments) if call.messages is not None else None,
-        )
+        segment_count = len(call.segments) if call.messages is not None else None
+        if findings or outcome is not ALLOW:
+            self._record_input_hash(call)
+            scope.record_findings(findings)
+            scope.record_decision(outcome.decision, outcome.reason, outcome.code)
+            scope.record_content_modified(outcome.mask)
+            scope.record_outcome(
+                blocked=outcome.deny,
+                reasons=[f.finding_type or f.risk_category for f in findings],
+                confidence=merged.overall_confidence,
+                detection_count=len(merged.detections),
+                action=outcome.action,
+                segment_count=segment_count,
+            )
+        else:  # the clean path: the prepared attributes, in one update
+            confidence = merged.overall_confidence
+            text = _ZERO_CONFIDENCE if confidence == 0.0 else confidence_str(confidence)
+            scope._settle(ALLOW.decision.value, call.profile.clean, text, segment_count)
         if not self._tracer.content.enabled:
             return
         if call.messages is not None:
@@ -755,10 +826,23 @@ class Guard:
             if outcome.mask and out_text is not None:
                 scope.record_content_output(out_text, redacted=out_text)
 
+    def _record_input_hash(self, call: _Call) -> None:
+        """``content.input.hash``, for a recording span with something to report: a clean
+        evaluation skips hashing its input (the hash only correlates reported content)."""
+        if not (call.scope.is_recording and call.profile.hash_keys):
+            return
+        hasher = self._tracer.hasher
+        if call.text is not None:
+            digest = hasher(call.text)
+        else:
+            digest = hasher.document([s.text for s in call.segments])
+        call.scope.record_input_hash(digest)
+
     def _failed(self, call: _Call, error: Exception) -> Verdict:
         error_type = type(error).__qualname__
         outcome = decide_failure(call.mode, self._settings.fail_mode, error_type)
         scope = call.scope
+        self._record_input_hash(call)
         scope.record_error(error)
         scope.record_decision(outcome.decision, outcome.reason, outcome.code)
         scope.record_outcome(

@@ -217,6 +217,9 @@ class DetectResponse(_Wire):
     message: str | None = None
 
     _restore_map: dict[str, str] = PrivateAttr(default_factory=dict)
+    _ai_failures: dict[str, int] = PrivateAttr(default_factory=dict)
+    """AI scoring fallbacks of this call by reason (``ScoreBatch.failures``: ``timeout``,
+    ``unavailable``, ...); empty when no AI step ran or it fully answered. Never on the wire."""
 
     @model_serializer(mode="wrap")
     def _omitempty(

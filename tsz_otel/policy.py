@@ -145,7 +145,10 @@ class Assessment:
     @classmethod
     def of(cls, responses: Sequence[DetectResponse], originals: Sequence[str]) -> Assessment:
         """Assess per-segment responses; ``originals`` are the scanned texts, in order."""
-        if not any(r.detections or r.validator_results or r.blocked for r in responses):
+        for response in responses:
+            if response.detections or response.validator_results or response.blocked:
+                break
+        else:
             return CLEAN
         blocking: dict[str, None] = {}
         masking: dict[str, None] = {}

@@ -79,7 +79,7 @@ from . import semconv
 from .config import Settings
 from .content import ContentHasher, ContentPolicy, messages_to_json
 from .errors import GuardrailBlockedError
-from .metrics import GuardrailMetrics
+from .metrics import MAX_SETS, GuardrailMetrics, MetricSet
 from .models import confidence_str
 from .semconv import Key, Names
 from .version import __version__
@@ -321,17 +321,8 @@ def _attribute_value(value: Any) -> AttributeValue:
     return value  # type: ignore[no-any-return]
 
 
-_MAX_MEMO: Final = 1024
-"""Bound on a tracer's memo of metric attribute sets. The sets are low-cardinality by
-design (decisions, targets, modes, catalogue types); the bound only keeps a caller that
-passes unbounded values from growing the memo without limit (it then builds uncached)."""
-
-MetricKey = tuple[str | None, ...]
-"""What a metric attribute set is memoised by: the values that make it up, in order."""
-
 _Compiled = tuple[tuple[str, tuple[str, ...]], ...]
 _EventRows = tuple[tuple[str, tuple[tuple[str, str], ...], str | None], ...]
-
 
 
 def _compile(names: Names, rows: Sequence[tuple[Key, str]]) -> _Compiled:
@@ -383,7 +374,7 @@ class GuardrailTracer:
         "_agent_rows",
         "_detail_rows",
         "_event_rows",
-        "_memo",
+        "_metric_sets",
         "_personal_rows",
         "_request_rows",
         "_user_rows",
@@ -414,83 +405,36 @@ class GuardrailTracer:
         self._user_rows = _compile(self.names, _USER_ROWS)
         self._personal_rows = _compile(self.names, _USER_PERSONAL_ROWS)
         self._event_rows = _compile_events(self.names)
-        self._memo: dict[MetricKey, Mapping[str, AttributeValue]] = {}
+        self._metric_sets: dict[tuple[str | None, ...], MetricSet] = {}
 
-    # -- metric attribute sets, built once per distinct value combination ---------------
+    # -- metric attribute sets, built once per distinct kind of evaluation ---------------
 
-    def _remember(
-        self, key: MetricKey, attributes: Mapping[str, AttributeValue]
-    ) -> Mapping[str, AttributeValue]:
-        if len(self._memo) < _MAX_MEMO:
-            self._memo[key] = attributes
-        return attributes
-
-    def metric_base(
+    def metric_set(
         self, target: str, guardian_name: str | None, provider: str | None, mode: str | None
-    ) -> tuple[MetricKey, Mapping[str, AttributeValue]]:
-        """The attributes every measurement of one kind of evaluation shares, and their key.
-
-        The returned mapping is shared: never mutate it.
-        """
-        key: MetricKey = ("base", target, guardian_name, provider, mode)
-        found = self._memo.get(key)
+    ) -> MetricSet:
+        """The (shared) metric attribute sets of one kind of evaluation."""
+        key = (target, guardian_name, provider, mode)
+        found = self._metric_sets.get(key)
         if found is not None:
-            return key, found
+            return found
         names = self.names
-        metric: dict[str, AttributeValue] = {}
-        names.put(metric, Key.TARGET_TYPE, target)
+        base: dict[str, AttributeValue] = {}
+        names.put(base, Key.TARGET_TYPE, target)
         if guardian_name is not None:
-            names.put(metric, Key.GUARDIAN_NAME, guardian_name)
+            names.put(base, Key.GUARDIAN_NAME, guardian_name)
         if provider is not None:
-            names.put(metric, Key.GUARDIAN_PROVIDER, provider)
+            names.put(base, Key.GUARDIAN_PROVIDER, provider)
         if mode is not None:
-            metric[semconv.TSZ_MODE] = mode
-        return key, self._remember(key, metric)
+            base[semconv.TSZ_MODE] = mode
+        found = MetricSet(base, names.span[Key.DECISION_TYPE], names.span[Key.ERROR_TYPE])
+        if len(self._metric_sets) < MAX_SETS:
+            self._metric_sets[key] = found
+        return found
 
-    def evaluation_attributes(
-        self,
-        base_key: MetricKey,
-        base: Mapping[str, AttributeValue],
-        decision: str | None,
-        error_type: str | None,
-    ) -> Mapping[str, AttributeValue]:
-        """``base`` plus the decision (and ``error.type``): one evaluation's metric set."""
-        key: MetricKey = (*base_key, "eval", decision, error_type)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        attributes = dict(base)
-        if decision is not None:
-            self.names.put(attributes, Key.DECISION_TYPE, decision)
-        if error_type is not None:
-            self.names.put(attributes, Key.ERROR_TYPE, error_type)
-        return self._remember(key, attributes)
-
-    def finding_attributes(
-        self,
-        base_key: MetricKey,
-        base: Mapping[str, AttributeValue],
-        kind: str,
-        category: str,
-        severity: str,
-    ) -> Mapping[str, AttributeValue]:
-        """``base`` plus a finding's type, category and severity: the findings counter set."""
-        key: MetricKey = (*base_key, "finding", kind, category, severity)
-        found = self._memo.get(key)
-        if found is not None:
-            return found
-        attributes = dict(base)
-        attributes[semconv.TSZ_FINDING_TYPE] = kind
-        attributes[semconv.TSZ_FINDING_CATEGORY] = category
-        attributes[semconv.TSZ_FINDING_SEVERITY] = severity
-        return self._remember(key, attributes)
-
-    def details_metric_base(
-        self, details: GuardrailDetails
-    ) -> tuple[MetricKey, Mapping[str, AttributeValue]]:
-        """:meth:`metric_base` of what ``details`` describe."""
+    def details_metric_set(self, details: GuardrailDetails) -> MetricSet:
+        """:meth:`metric_set` of what ``details`` describe."""
         mode = None if details.mode is None else str(details.mode)
-        return self.metric_base(
+        return self.metric_set(
             str(_attribute_value(details.target_type)),
             details.guardian_name,
             details.guardian_provider_name,
@@ -509,7 +453,7 @@ class GuardrailTracer:
         names = self.names
         attributes: dict[str, AttributeValue] = {}
         names.put(attributes, Key.OPERATION_NAME, semconv.APPLY_GUARDRAIL)
-        attributes.update(self.details_metric_base(details)[1])
+        attributes.update(self.details_metric_set(details).base)
         _put_rows(attributes, self._detail_rows, details)
         if details.decision_type is not None:
             names.put(attributes, Key.DECISION_TYPE, str(details.decision_type))
@@ -551,8 +495,7 @@ class ApplyGuardrailScope:
         "_finding_metrics",
         "_finding_types",
         "_max_score",
-        "_metric_base",
-        "_metric_key",
+        "_metrics",
         "_outcome_set",
         "_pending",
         "_span",
@@ -590,8 +533,7 @@ class ApplyGuardrailScope:
         user_details: UserDetails | None = None,
         span_details: SpanDetails | None = None,
     ) -> None:
-        metric_key, metric_base = tracer.details_metric_base(details)
-        self._prepare(tracer, metric_key, metric_base)
+        self._prepare(tracer, tracer.details_metric_set(details))
         attributes = tracer.start_attributes(details, agent_details, request, user_details)
         spans = span_details or SpanDetails()
         target = str(_attribute_value(details.target_type))
@@ -613,7 +555,7 @@ class ApplyGuardrailScope:
         tracer: GuardrailTracer,
         name: str,
         attributes: Mapping[str, AttributeValue],
-        metric: tuple[MetricKey, Mapping[str, AttributeValue]],
+        metric: MetricSet,
         kind: SpanKind,
         parent: Context | None,
         links: Sequence[Link],
@@ -621,19 +563,14 @@ class ApplyGuardrailScope:
         """A scope from attributes its caller prepared once (the :class:`Guard`'s hot path:
         no details objects, no per-call name or attribute-table lookups)."""
         self = cls.__new__(cls)
-        self._prepare(tracer, *metric)
+        self._prepare(tracer, metric)
         self._span = tracer.tracer.start_span(
             name, context=parent, kind=kind, attributes=attributes, links=links
         )
         self._started = time.perf_counter()
         return self
 
-    def _prepare(
-        self,
-        tracer: GuardrailTracer,
-        metric_key: MetricKey,
-        metric_base: Mapping[str, AttributeValue],
-    ) -> None:
+    def _prepare(self, tracer: GuardrailTracer, metric: MetricSet) -> None:
         self._tracer = tracer
         self._token: object | None = None
         self._ended = False
@@ -645,8 +582,7 @@ class ApplyGuardrailScope:
         self._max_score = 0.0
         self._outcome_set = False
         self._pending: dict[str, AttributeValue] = {}
-        self._metric_key = metric_key
-        self._metric_base = metric_base
+        self._metrics = metric
 
     def _put_decision(self, attributes: dict[str, AttributeValue], decision: str) -> None:
         names = self._tracer.names
@@ -802,6 +738,18 @@ class ApplyGuardrailScope:
         if segment_count is not None:
             attributes[semconv.TSZ_SEGMENT_COUNT] = segment_count
 
+    def record_input_hash(self, content_hash: str) -> None:
+        """The evaluated input's content hash (:class:`~tsz_otel.content.ContentHasher`),
+        when it is computed after the span started, e.g. only for a recording span."""
+        self._tracer.names.put(self._pending, Key.CONTENT_INPUT_HASH, content_hash)
+
+    def record_ai_fallbacks(self, count: int) -> None:
+        """``count`` AI scorings fell back to the regex score (model unreachable, timed
+        out, junk answer): ``tsz.ai.fallbacks`` and ``tsz.degraded=true``."""
+        if count > 0:
+            self._pending[semconv.TSZ_AI_FALLBACKS] = count
+            self._pending[semconv.TSZ_DEGRADED] = True
+
     def record_content_modified(self, modified: bool) -> None:
         """Whether the guardrail changed the content handed downstream."""
         self._tracer.names.put(self._pending, Key.CONTENT_MODIFIED, modified)
@@ -898,24 +846,35 @@ class ApplyGuardrailScope:
 
     def _record_metrics(self, duration: float) -> None:
         """One histogram record and one counter add (plus a block, plus one add per
-        distinct finding kind), with attribute sets the tracer built once."""
-        tracer = self._tracer
-        key, base = self._metric_key, self._metric_base
-        attributes = tracer.evaluation_attributes(key, base, self._decision, self._error_type)
-        tracer.metrics.record_evaluation(
-            attributes, duration, denied=self._decision == GuardrailDecisionType.DENY
+        distinct finding kind), with attribute sets built once per kind of evaluation."""
+        instruments = self._tracer.metrics
+        sets = self._metrics
+        instruments.record_evaluation(
+            sets.evaluation(self._decision, self._error_type),
+            duration,
+            denied=self._decision == GuardrailDecisionType.DENY,
         )
         if self._finding_metrics:
             for (kind, category, severity), count in self._finding_metrics.items():
-                finding = tracer.finding_attributes(key, base, kind, category, severity)
-                tracer.metrics.record_findings(finding, count)
+                instruments.record_findings(sets.finding(kind, category, severity), count)
 
-    def _settle(self, decision: str, attributes: Mapping[str, AttributeValue]) -> None:
-        """Decision and TSZ summary in one step, for a caller that built ``attributes``
-        (every decision and summary attribute) itself: the Guard's clean path."""
+    def _settle(
+        self,
+        decision: str,
+        attributes: Mapping[str, AttributeValue],
+        confidence: str,
+        segment_count: int | None,
+    ) -> None:
+        """Decision and TSZ summary in one step, for a caller that prepared ``attributes``
+        (the decision and every summary attribute but the confidence) once: the Guard's
+        clean path."""
         self._decision = decision
         self._outcome_set = True
-        self._pending.update(attributes)
+        pending = self._pending
+        pending.update(attributes)
+        pending[semconv.TSZ_CONFIDENCE] = confidence
+        if segment_count is not None:
+            pending[semconv.TSZ_SEGMENT_COUNT] = segment_count
 
 
 def _as_text(value: str | Sequence[Mapping[str, Any]]) -> str:

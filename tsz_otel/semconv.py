@@ -32,7 +32,8 @@ during a migration. All names are "development" status upstream.
 Independently of the scheme, every guardrail span also carries the ``tsz.*`` attributes of
 the TSZ OpenTelemetry example (``tsz.request_id``, ``tsz.blocked``, ``tsz.reasons``,
 ``tsz.confidence``) plus ``tsz.action`` and ``tsz.detection_count`` as the TSZ server's own
-spans name them, so TSZ dashboards work unchanged; and every finding event carries the
+spans name them, so TSZ dashboards work unchanged (``tsz.degraded`` and ``tsz.ai.fallbacks``
+say when the guardian failed or AI scoring fell back); and every finding event carries the
 ``tsz.finding.*`` structural attributes (type, category, severity, offsets, count, hash),
 never a value.
 
@@ -72,6 +73,7 @@ __all__ = [
     "METRIC_FINDINGS",
     "SAFE_FOREIGN_KEYS",
     "TSZ_ACTION",
+    "TSZ_AI_FALLBACKS",
     "TSZ_ATTACK_NAME",
     "TSZ_BLOCKED",
     "TSZ_CONFIDENCE",
@@ -314,6 +316,8 @@ TSZ_ACTION: Final = "tsz.action"
 TSZ_DETECTION_COUNT: Final = "tsz.detection_count"
 TSZ_MODE: Final = "tsz.mode"
 TSZ_DEGRADED: Final = "tsz.degraded"
+TSZ_AI_FALLBACKS: Final = "tsz.ai.fallbacks"
+"""How many AI confidence scorings of one evaluation fell back to the regex score."""
 TSZ_SEGMENT_COUNT: Final = "tsz.segment_count"
 TSZ_ATTACK_NAME: Final = "tsz.attack_name"
 TSZ_SCAN_SOURCE: Final = "tsz.scan.source"

@@ -16,8 +16,8 @@ leaves are scanned (tool arguments).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping, MutableSequence, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping, MutableSequence, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 __all__ = [
@@ -38,15 +38,39 @@ _TYPE_ROLES: Final = {"tool_result": "tool", "function_call_output": "tool"}
 _ROLE_ALIASES: Final = {"developer": "system"}
 
 
+_KEY: Final = 0
+_EVERY: Final = 1
+_TYPED: Final = 2
+_TYPED_PREFIX: Final = "*type="
+
+Step = tuple[int, str]
+"""A compiled path step: (:data:`_KEY`, key), (:data:`_EVERY`, "") or (:data:`_TYPED`, type)."""
+
+
+def _compile_step(step: str) -> Step:
+    if step.startswith(_TYPED_PREFIX):
+        return (_TYPED, step[len(_TYPED_PREFIX) :])
+    if step == "*":
+        return (_EVERY, "")
+    return (_KEY, step)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """Where guarded texts sit. ``role`` fixed wins; else the enclosing item's ``role``
-    (or ``default_role``). ``json``: tool arguments (whole JSON string or string leaves)."""
+    (or ``default_role``). ``json``: tool arguments (whole JSON string or string leaves).
+
+    ``steps`` is ``path`` parsed once, so walking a body never re-reads the step syntax.
+    """
 
     path: tuple[str, ...]
     role: str | None = None
     default_role: str = "user"
     json: bool = False
+    steps: tuple[Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(_compile_step(s) for s in self.path))
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,16 +266,24 @@ def format_for_path(
 # --------------------------------------------------------------------------- segments
 
 
-_SCALARS: Final = (str, bytes, int, float, bool, list, tuple, type(None))
+_SCALARS: Final = frozenset({str, bytes, int, float, bool, list, tuple, type(None)})
 
 
 def get_field(node: Any, key: str) -> Any:
-    """``node[key]`` for mappings, ``node.key`` for objects (SDK models), else None."""
+    """``node[key]`` for mappings, ``node.key`` for objects (SDK models), else None.
+
+    Dicts and pydantic models (whose fields live in ``__dict__``) are answered without an
+    ABC ``isinstance`` check or a raised ``AttributeError``; anything else falls back to
+    the general rules.
+    """
     kind = type(node)
     if kind is dict:
         return node.get(key)
     if kind in _SCALARS:
         return None
+    fields = getattr(node, "__dict__", None)
+    if fields is not None and key in fields:
+        return fields[key]
     if isinstance(node, Mapping):
         return node.get(key)
     return getattr(node, key, None)
@@ -278,7 +310,7 @@ def segments(body: Any, rules: Sequence[Rule], roles: frozenset[str] | None) -> 
     (``None`` keeps all), in a stable order (so a copy of the body yields the same list)."""
     out: list[Segment] = []
     for rule in rules:
-        _walk(body, None, None, rule.path, rule, rule.role or rule.default_role, out)
+        _walk(body, None, None, rule.steps, 0, rule, rule.role or rule.default_role, out)
     if roles is None:
         return out
     return [s for s in out if s.role in roles]
@@ -298,65 +330,72 @@ def _walk(
     node: Any,
     holder: Any,
     key: str | int | None,
-    steps: tuple[str, ...],
+    steps: tuple[Step, ...],
+    index: int,
     rule: Rule,
     role: str,
     out: list[Segment],
 ) -> None:
-    if not steps:
-        leaf = _json_leaves if rule.json else _text_leaves
-        out.extend(leaf(node, holder, key, rule, role))
-        return
-    step, rest = steps[0], steps[1:]
-    if step.startswith("*"):
+    """Follow ``steps[index:]`` from ``node``: key steps in a loop, list steps recurse."""
+    count = len(steps)
+    while index < count:
+        kind, name = steps[index]
+        index += 1
+        if kind == _KEY:
+            child = get_field(node, name)
+            if child is None:
+                return
+            node, holder, key = child, node, name
+            continue
         if not isinstance(node, list):
             return
-        wanted = step[len("*type=") :] if step.startswith("*type=") else None
-        for index, item in enumerate(node):
-            if wanted is not None and get_field(item, "type") != wanted:
+        for position, item in enumerate(node):
+            if kind == _TYPED and get_field(item, "type") != name:
                 continue
-            _walk(item, node, index, rest, rule, _item_role(item, rule, role), out)
+            item_role = _item_role(item, rule, role)
+            _walk(item, node, position, steps, index, rule, item_role, out)
         return
-    child = get_field(node, step)
-    if child is not None:
-        _walk(child, node, step, rest, rule, role, out)
+    if rule.json:
+        _json_leaves(node, holder, key, role, out)
+    else:
+        _text_leaves(node, holder, key, rule, role, out)
 
 
 def _text_leaves(
-    node: Any, holder: Any, key: str | int | None, rule: Rule, role: str
-) -> Iterator[Segment]:
+    node: Any, holder: Any, key: str | int | None, rule: Rule, role: str, out: list[Segment]
+) -> None:
     if isinstance(node, str):
         if node and key is not None:
-            yield Segment(role, node, holder, key)
+            out.append(Segment(role, node, holder, key))
         return
     if not isinstance(node, list):
         return
     for index, part in enumerate(node):
         if isinstance(part, str):
             if part:
-                yield Segment(role, part, node, index)
+                out.append(Segment(role, part, node, index))
             continue
         part_role = _item_role(part, rule, role)
         text = get_field(part, "text")
         if isinstance(text, str) and text:
-            yield Segment(part_role, text, part, "text")
+            out.append(Segment(part_role, text, part, "text"))
         nested = get_field(part, "content")
         if nested is not None:
-            yield from _text_leaves(nested, part, "content", rule, part_role)
+            _text_leaves(nested, part, "content", rule, part_role, out)
 
 
 def _json_leaves(
-    node: Any, holder: Any, key: str | int | None, rule: Rule, role: str
-) -> Iterator[Segment]:
+    node: Any, holder: Any, key: str | int | None, role: str, out: list[Segment]
+) -> None:
     if isinstance(node, str):
         if node and key is not None:
-            yield Segment(role, node, holder, key)
+            out.append(Segment(role, node, holder, key))
     elif isinstance(node, Mapping):
         for child_key, value in node.items():
-            yield from _json_leaves(value, node, child_key, rule, role)
+            _json_leaves(value, node, child_key, role, out)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _json_leaves(value, node, index, rule, role)
+            _json_leaves(value, node, index, role, out)
 
 
 # --------------------------------------------------------------------------- response info
@@ -374,20 +413,24 @@ class ResponseInfo:
 
     def update(self, node: Any, paths: InfoPaths) -> None:
         """Take every value ``node`` has at ``paths`` (later values win)."""
-        for name, path in (("id", paths.id), ("model", paths.model)):
-            value = _at(node, path) if path else None
-            if isinstance(value, str) and value:
-                setattr(self, name, value)
-        for name, path in (
-            ("input_tokens", paths.input_tokens),
-            ("output_tokens", paths.output_tokens),
-        ):
-            value = _at(node, path) if path else None
-            if isinstance(value, int) and not isinstance(value, bool):
-                setattr(self, name, value)
-        reasons = [r for p in paths.finish for r in _all_at(node, p) if isinstance(r, str)]
-        if reasons:
-            self.finish_reasons = reasons
+        value = _at(node, paths.id)
+        if isinstance(value, str) and value:
+            self.id = value
+        value = _at(node, paths.model)
+        if isinstance(value, str) and value:
+            self.model = value
+        value = _at(node, paths.input_tokens)
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.input_tokens = value
+        value = _at(node, paths.output_tokens)
+        if isinstance(value, int) and not isinstance(value, bool):
+            self.output_tokens = value
+        if paths.finish:
+            reasons: list[str] = []
+            for path in paths.finish:
+                _all_at(node, path, reasons)
+            if reasons:
+                self.finish_reasons = reasons
 
 
 def response_info(node: Any, paths: InfoPaths) -> ResponseInfo:
@@ -397,6 +440,8 @@ def response_info(node: Any, paths: InfoPaths) -> ResponseInfo:
 
 
 def _at(node: Any, path: tuple[str, ...]) -> Any:
+    if not path:
+        return None
     for step in path:
         node = get_field(node, step)
         if node is None:
@@ -404,13 +449,17 @@ def _at(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _all_at(node: Any, path: tuple[str, ...]) -> list[Any]:
-    if not path:
-        return [node] if node is not None else []
-    step, rest = path[0], path[1:]
-    if step == "*":
-        if not isinstance(node, list):
-            return []
-        return [v for item in node for v in _all_at(item, rest)]
-    child = get_field(node, step)
-    return [] if child is None else _all_at(child, rest)
+def _all_at(node: Any, path: tuple[str, ...], out: list[str], start: int = 0) -> None:
+    """Append every string at ``path`` (``"*"``: each list item) under ``node`` to ``out``."""
+    for index in range(start, len(path)):
+        step = path[index]
+        if step == "*":
+            if isinstance(node, list):
+                for item in node:
+                    _all_at(item, path, out, index + 1)
+            return
+        node = get_field(node, step)
+        if node is None:
+            return
+    if isinstance(node, str):
+        out.append(node)

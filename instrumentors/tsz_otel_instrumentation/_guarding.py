@@ -11,10 +11,14 @@ returned (output).
 With ``TSZ_RESTORE_OUTPUT=true`` the values masked on input are put back into the answer
 for the caller (:class:`Restorer`), after the answer itself was checked.
 
-In observe mode nothing of the call depends on a verdict, so with ``TSZ_OBSERVE_ASYNC``
-(default true) the checks run on a :class:`Worker` thread instead of the caller's: the
-call is not slowed by them, the ``apply_guardrail`` spans (children of the LLM span)
-appear a moment later, and the LLM span keeps the end time of the call.
+In observe mode nothing of the call depends on a verdict, so with ``TSZ_OBSERVE_ASYNC=true``
+the checks run on a :class:`Worker` thread instead of the caller's: the
+``apply_guardrail`` spans (children of the LLM span) appear a moment later, and the LLM
+span keeps the end time of the call. It is off by default: with the inline engine a check
+is CPU work under the GIL, so moving it to a thread saves the process nothing (measured
+with ``benchmarks/bench_instrumentation.py``: the same or more CPU per call, no steady
+wall-clock gain, a worse tail when the caller waits for the GIL). It pays off when checks
+wait on the network (a remote TSZ engine, AI scoring).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from tsz_otel.policy import RolloutMode
 from tsz_otel.scope import GuardrailTargetType
 
 from ._formats import Segment, WireFormat, segments
-from ._llm_span import LLMCall
+from ._llm_span import LLMCall, Server
 from ._overrides import CallOptions
 
 __all__ = ["Guarding", "InputResult", "Restorer", "Worker", "guard_from_kwargs"]
@@ -119,9 +123,10 @@ def _write_back(found: Sequence[Segment], verdict: Verdict) -> bool:
 class Worker:
     """One background thread running guard work in submission order.
 
-    Used for observe-mode checks (``TSZ_OBSERVE_ASYNC``, the call never waits for them)
-    and stream-async checks. FIFO order means a call's input check, output check and the
-    end of its LLM span happen in that order. When the backlog is full, or after
+    Used for observe-mode checks (``TSZ_OBSERVE_ASYNC=true``, the call never waits for
+    them), stream-async checks and the final check of an abandoned stream. FIFO order
+    means a call's input check, output check and the end of its LLM span happen in that
+    order. When the backlog is full, or after
     :meth:`shutdown`, work runs inline in the caller's thread instead (back-pressure).
     """
 
@@ -201,10 +206,10 @@ class Guarding:
         self.worker.flush(5.0)
 
     def start_llm(
-        self, tracer: Tracer, fmt: WireFormat, model: str | None, url: str, stream: bool
+        self, tracer: Tracer, fmt: WireFormat, model: str | None, server: Server, stream: bool
     ) -> LLMCall:
         """The call's LLM span; ended by the worker when checks run in the background."""
-        llm = LLMCall.start(tracer, fmt, model, url, stream)
+        llm = LLMCall.start(tracer, fmt, model, server, stream)
         if self.defer_input or self.defer_output:
             llm.scheduler = self.worker.submit
         return llm

@@ -26,7 +26,7 @@ from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode,
 
 from ._formats import ResponseInfo, WireFormat
 
-__all__ = ["GUARDED_KEY", "LLMCall", "current_llm_span", "server_of"]
+__all__ = ["GUARDED_KEY", "LLMCall", "Server", "current_llm_span", "server_of"]
 
 _logger = logging.getLogger(__name__)
 
@@ -59,10 +59,35 @@ def _origin(scheme_host: str) -> tuple[str | None, int | None]:
     return parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
 
 
-def server_of(url: str) -> tuple[str | None, int | None]:
-    """``server.address``/``server.port`` of a URL (memoised per scheme and authority)."""
-    scheme, _, rest = url.partition("://")
-    return _origin(scheme + "://" + rest.split("/", 1)[0])
+Server = tuple[str | None, int | None]
+"""``server.address`` and ``server.port`` of a call."""
+
+
+def server_of(url: Any) -> Server:
+    """``server.address``/``server.port`` of a URL: a string (memoised per scheme and
+    authority) or an ``httpx``/``httpx2`` ``URL`` (read from its parts, no re-parse)."""
+    if isinstance(url, str):
+        scheme, _, rest = url.partition("://")
+        return _origin(scheme + "://" + rest.split("/", 1)[0])
+    host = url.host or None
+    return host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _start_attributes(
+    operation: str, provider: str, address: str | None, port: int | None, stream: bool
+) -> dict[str, Any]:
+    """The sampling-relevant GenAI client-span attributes, known before the call."""
+    attributes: dict[str, Any] = {
+        genai.GEN_AI_OPERATION_NAME: operation,
+        genai.GEN_AI_PROVIDER_NAME: provider,
+    }
+    if address:
+        attributes[server_attributes.SERVER_ADDRESS] = address
+    if port:
+        attributes[server_attributes.SERVER_PORT] = port
+    if stream:
+        attributes[genai.GEN_AI_REQUEST_STREAM] = True
+    return attributes
 
 
 class LLMCall:
@@ -91,26 +116,17 @@ class LLMCall:
         tracer: Tracer,
         fmt: WireFormat,
         model: str | None,
-        url: str,
+        server: Server,
         stream: bool,
     ) -> LLMCall:
+        """Our CLIENT span, or the current foreign GenAI span (``owned`` False)."""
         parent = otel_context.get_current()
         foreign = current_llm_span(parent)
         if foreign is not None:
             return cls(foreign, owned=False, parent=parent)
-        address, port = server_of(url)
-        attributes: dict[str, Any] = {
-            genai.GEN_AI_OPERATION_NAME: fmt.operation,
-            genai.GEN_AI_PROVIDER_NAME: fmt.provider,
-        }
+        attributes = _start_attributes(fmt.operation, fmt.provider, *server, stream)
         if model:
             attributes[genai.GEN_AI_REQUEST_MODEL] = model
-        if address:
-            attributes[server_attributes.SERVER_ADDRESS] = address
-        if port:
-            attributes[server_attributes.SERVER_PORT] = port
-        if stream:
-            attributes[genai.GEN_AI_REQUEST_STREAM] = True
         name = f"{fmt.operation} {model}" if model else fmt.operation
         span = tracer.start_span(name, parent, kind=SpanKind.CLIENT, attributes=attributes)
         return cls(span, owned=True, parent=parent)
@@ -139,8 +155,15 @@ class LLMCall:
         except Exception:  # telemetry must never break the call
             _logger.exception("could not record LLM response attributes")
 
-    def end(self, error: BaseException | None = None, error_type: str | None = None) -> None:
-        """End our span once; ``error``/``error_type`` mark it failed."""
+    def end(
+        self,
+        error: BaseException | None = None,
+        error_type: str | None = None,
+        *,
+        end_time: int | None = None,
+    ) -> None:
+        """End our span once; ``error``/``error_type`` mark it failed; ``end_time`` (ns)
+        when the call ended earlier than now."""
         with self._lock:
             if self._ended:
                 return
@@ -149,10 +172,10 @@ class LLMCall:
             return
         kind = error_type or (type(error).__qualname__ if error is not None else None)
         if self.scheduler is None:
-            self._finish(kind, None)
+            self._finish(kind, end_time)
         else:
-            end_time = time.time_ns()
-            self.scheduler(lambda: self._finish(kind, end_time))
+            ended = end_time if end_time is not None else time.time_ns()
+            self.scheduler(lambda: self._finish(kind, ended))
 
     def _finish(self, kind: str | None, end_time: int | None) -> None:
         try:

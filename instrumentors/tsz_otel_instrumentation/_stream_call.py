@@ -15,6 +15,9 @@ stream-async   chunks pass unchanged                  the check runs on a backgr
                                                       the caller never waits for it
 =============  =====================================  ======================================
 
+A stream dropped unfinished (garbage-collected without being exhausted or closed) still
+gets its check, on the text received so far, on the instrumentor's worker thread.
+
 In observe mode nothing is ever rewritten (stream-sync behaves as final-only); the span
 still says what would have been masked or blocked. The LLM span ends exactly once, after
 the final check (or right away for stream-async), and is marked failed on a halt.
@@ -24,8 +27,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from tsz_otel.guard import Verdict
+from tsz_otel.models import DetectResponse
 from tsz_otel.policy import RolloutMode
 
 from ._formats import ResponseInfo
@@ -91,8 +96,9 @@ class StreamCall:
         self._done = False
         self._evaluated = False
 
-    def new_text(self) -> StreamText:
-        """The channel set of this stream, with the stages its mode needs."""
+    def new_text(self, *, deferred: bool = False) -> StreamText:
+        """The channel set of this stream, with the stages its mode needs. ``deferred``:
+        an async stream, whose filters get their scans from :meth:`ascan`."""
         if not (self.filtering or self.restorer is not None):
             return StreamText()
         engine = self.guarding.guard.engine
@@ -102,12 +108,17 @@ class StreamCall:
         def stages() -> list[Stage]:
             chain: list[Stage] = []
             if self.filtering:
-                chain.append(HoldBackFilter.for_engine(engine, rid, self.halting))
+                filter_ = HoldBackFilter.for_engine(engine, rid, self.halting, deferred=deferred)
+                chain.append(filter_)
             if restorer is not None:
                 chain.append(RestoreStage(restorer))
             return chain
 
         return StreamText(stages)
+
+    async def ascan(self, text: str) -> DetectResponse:
+        """One hold-back window scanned with the engine's ``adetect`` (async streams)."""
+        return await self.guarding.guard.engine.adetect(text, rid=self.options.output_rid)
 
     @property
     def halt_message(self) -> str:
@@ -197,10 +208,29 @@ class StreamCall:
             lambda: guarding.stream_verdict(texts, options, llm, RolloutMode.OBSERVE)
         )
 
-    def abandon(self, info: ResponseInfo) -> None:
-        """Garbage-collected unfinished: end the span without a check."""
-        if self._claim():
-            self._end(info, None, None)
+    def abandon(self, text: StreamText, info: ResponseInfo) -> None:
+        """Garbage-collected unfinished: the final check runs on what was received, then
+        the LLM span ends (at the time it was abandoned). Both go to the worker thread: a
+        finalizer may run in any thread, inside any lock, and must neither block nor
+        raise."""
+        if not self._claim():
+            return
+        texts = text.raw_texts()
+        end_time = time.time_ns()
+        linked = self.options.stream_mode == "stream-async"
+        mode = RolloutMode.OBSERVE if linked else self.eval_mode
+
+        def finish() -> None:
+            try:
+                if any(texts):
+                    self.verdict = self.guarding.stream_verdict(
+                        texts, self.options, self.llm, mode, linked=linked
+                    )
+            finally:
+                self.llm.record(info)
+                self.llm.end(end_time=end_time)
+
+        self.guarding.worker.submit(finish)
 
     def _claim(self) -> bool:
         with self._lock:

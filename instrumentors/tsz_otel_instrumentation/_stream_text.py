@@ -16,6 +16,13 @@ is final:
 
 Each delta costs one scan of a bounded window (held-back text plus a little released
 context for context words), so added latency per chunk stays bounded.
+
+Async streams scan with the engine's ``adetect`` (a remote engine or AI scoring never
+blocks the event loop). The rewriting stays one synchronous implementation: a filter built
+without a scan function raises :class:`ScanNeeded` for a window it has no result for, the
+async driver awaits ``adetect`` for it and runs the step again. A step is safe to run
+again because nothing is changed before a scan succeeds, and :meth:`StreamText.journal`
+replays the outputs of the operations the earlier attempt already completed.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from tsz_otel.policy import is_blocking
 
 from ._guarding import Restorer
 
-__all__ = ["Halt", "HoldBackFilter", "RestoreStage", "StreamText"]
+__all__ = ["Halt", "HoldBackFilter", "RestoreStage", "ScanNeeded", "StreamText"]
 
 _logger = logging.getLogger(__name__)
 
@@ -50,10 +57,25 @@ class Halt(Exception):
         self.types = tuple(types)
 
 
+class ScanNeeded(Exception):
+    """A deferred-scan filter needs the engine's result for ``text`` (async streams).
+
+    Raised before the filter changed anything; the driver provides the response with
+    :meth:`HoldBackFilter.provide` and runs the step again.
+    """
+
+    def __init__(self, text: str, holder: HoldBackFilter) -> None:
+        super().__init__("scan needed")
+        self.text = text
+        self.holder = holder
+
+
 class Stage(Protocol):
     def feed(self, text: str) -> str: ...
 
-    def flush(self) -> str: ...
+    def finish(self, text: str) -> str:
+        """``text`` is the channel's last delta: everything still held, in one step."""
+        ...
 
 
 Scan = Callable[[str], DetectResponse]
@@ -79,13 +101,17 @@ def _replaced(response: DetectResponse) -> list[DetectionResult]:
 
 
 class HoldBackFilter:
-    """stream-sync: release only final text, with detected values replaced (see module)."""
+    """stream-sync: release only final text, with detected values replaced (see module).
 
-    __slots__ = ("_context", "_halting", "_pending", "_scan", "_stable", "_window")
+    ``scan`` is ``None`` for a deferred-scan filter (async streams): results arrive
+    through :meth:`provide` after a :class:`ScanNeeded`.
+    """
+
+    __slots__ = ("_context", "_halting", "_pending", "_ready", "_scan", "_stable", "_window")
 
     def __init__(
         self,
-        scan: Scan,
+        scan: Scan | None,
         stable_prefix: Callable[[str], int] | None,
         window: int,
         halting: bool,
@@ -96,11 +122,15 @@ class HoldBackFilter:
         self._halting = halting
         self._pending = ""
         self._context = ""
+        self._ready: tuple[str, DetectResponse] | None = None
 
     @classmethod
-    def for_engine(cls, engine: Any, rid: str | None, halting: bool) -> HoldBackFilter:
+    def for_engine(
+        cls, engine: Any, rid: str | None, halting: bool, *, deferred: bool = False
+    ) -> HoldBackFilter:
         """A filter over ``engine`` (anything with ``detect``; ``stable_prefix`` and
-        ``max_match_chars`` are used when present)."""
+        ``max_match_chars`` are used when present). ``deferred``: scans are provided by
+        an async driver (``engine.adetect``) instead of calling ``detect``."""
         stable = getattr(engine, "stable_prefix", None)
         window = getattr(engine, "max_match_chars", None)
 
@@ -109,11 +139,24 @@ class HoldBackFilter:
             return response
 
         return cls(
-            scan,
+            None if deferred else scan,
             stable if callable(stable) else None,
             window if isinstance(window, int) and window > 0 else DEFAULT_WINDOW,
             halting,
         )
+
+    def provide(self, text: str, response: DetectResponse) -> None:
+        """The engine's response for the window a :class:`ScanNeeded` asked about."""
+        self._ready = (text, response)
+
+    def _response(self, text: str) -> DetectResponse:
+        if self._scan is not None:
+            return self._scan(text)
+        ready = self._ready
+        if ready is not None and ready[0] == text:
+            self._ready = None
+            return ready[1]
+        raise ScanNeeded(text, self)
 
     def _cut(self, pending: str) -> int:
         if self._stable is not None:
@@ -121,17 +164,23 @@ class HoldBackFilter:
         return max(0, len(pending) - self._window)
 
     def feed(self, text: str) -> str:
-        self._pending += text
-        cut = self._cut(self._pending)
-        return self._release(cut, final=False) if cut > 0 else ""
+        pending = self._pending + text
+        cut = self._cut(pending)
+        if cut <= 0:
+            self._pending = pending
+            return ""
+        return self._release(pending, cut, final=False)
 
-    def flush(self) -> str:
-        return self._release(len(self._pending), final=True) if self._pending else ""
+    def finish(self, text: str) -> str:
+        """The last delta and everything held back, released with one final scan."""
+        pending = self._pending + text
+        return self._release(pending, len(pending), final=True) if pending else ""
 
-    def _release(self, cut: int, *, final: bool) -> str:
-        pending = self._pending
+    def _release(self, pending: str, cut: int, *, final: bool) -> str:
+        """Release ``pending[:cut]`` (less, if a value straddles the cut). State changes
+        only after the scan, so a :class:`ScanNeeded` leaves the filter as it was."""
         offset = len(self._context)
-        response = self._scan(self._context + pending)
+        response = self._response(self._context + pending)
         pieces: list[str] = []
         pos = 0
         blocking: list[str] = []
@@ -154,6 +203,7 @@ class HoldBackFilter:
             pieces.append(detection.placeholder)
             pos = min(end, len(pending))
         if blocking and self._halting:
+            self._pending = pending
             raise Halt(blocking)
         pieces.append(pending[pos:cut])
         self._context = (self._context + pending[:cut])[-CONTEXT_CHARS:]
@@ -176,22 +226,26 @@ class RestoreStage:
         self._held = buffer[cut:]
         return self._restorer.apply(buffer[:cut])
 
-    def flush(self) -> str:
-        held, self._held = self._held, ""
-        return self._restorer.apply(held)
+    def finish(self, text: str) -> str:
+        buffer, self._held = self._held + text, ""
+        return self._restorer.apply(buffer)
 
 
 class _Channel:
-    __slots__ = ("emitted", "raw", "stages")
+    """One channel's texts and stages. ``started`` once its first delta went through: a
+    channel whose first delta still waits for a scan counts as not seen yet."""
+
+    __slots__ = ("emitted", "raw", "stages", "started")
 
     def __init__(self, stages: list[Stage]) -> None:
         self.raw: list[str] = []
         self.emitted: list[str] = []
         self.stages = stages
+        self.started = False
 
     def run(self, text: str, final: bool) -> str:
         for stage in self.stages:
-            text = stage.feed(text) if not final else stage.feed(text) + stage.flush()
+            text = stage.finish(text) if final else stage.feed(text)
         return text
 
 
@@ -202,13 +256,43 @@ class StreamText:
     After a :class:`Halt`, ``halted`` holds it and nothing more is released.
     """
 
-    __slots__ = ("_channels", "_make_stages", "halted", "rewrites")
+    __slots__ = ("_channels", "_cursor", "_journal", "_make_stages", "halted", "rewrites")
 
     def __init__(self, stages: Callable[[], list[Stage]] | None = None) -> None:
         self._make_stages = stages
         self.rewrites = stages is not None
         self._channels: dict[Hashable, _Channel] = {}
         self.halted: Halt | None = None
+        self._journal: list[str] | None = None
+        self._cursor = 0
+
+    # -- the journal of one async step --------------------------------------------------
+
+    def journal(self) -> None:
+        """Start recording operation outputs: a step run again replays them."""
+        self._journal, self._cursor = [], 0
+
+    def rewind(self) -> None:
+        """Run the step again from its first operation (completed ones are replayed)."""
+        self._cursor = 0
+
+    def end_journal(self) -> None:
+        self._journal = None
+
+    def _replayed(self) -> str | None:
+        journal = self._journal
+        if journal is None or self._cursor >= len(journal):
+            return None
+        self._cursor += 1
+        return journal[self._cursor - 1]
+
+    def _done(self, out: str) -> str:
+        if self._journal is not None:
+            self._journal.append(out)
+            self._cursor += 1
+        return out
+
+    # -- operations ---------------------------------------------------------------------
 
     def _channel(self, key: Hashable) -> _Channel:
         channel = self._channels.get(key)
@@ -220,20 +304,29 @@ class StreamText:
     def feed(self, key: Hashable, delta: str) -> str:
         """What to send the caller for ``delta`` of channel ``key``."""
         channel = self._channel(key)
-        channel.raw.append(delta)
         if not self.rewrites:
+            channel.started = True
+            channel.raw.append(delta)
             channel.emitted.append(delta)
             return delta
-        if self.halted is not None:
-            return ""
-        return self._run(channel, delta, final=False)
+        replayed = self._replayed()
+        if replayed is not None:
+            return replayed
+        out = "" if self.halted is not None else self._run(channel, delta, final=False)
+        channel.raw.append(delta)  # after the stages: a ScanNeeded left nothing behind
+        channel.started = True
+        return self._done(out)
 
     def flush(self, key: Hashable) -> str:
         """The rest of channel ``key`` (it ended)."""
         channel = self._channels.get(key)
-        if channel is None or not self.rewrites or self.halted is not None:
+        if channel is None or not channel.started or not self.rewrites:
             return ""
-        return self._run(channel, "", final=True)
+        replayed = self._replayed()
+        if replayed is not None:
+            return replayed
+        out = "" if self.halted is not None else self._run(channel, "", final=True)
+        return self._done(out)
 
     def _run(self, channel: _Channel, delta: str, final: bool) -> str:
         try:
@@ -250,10 +343,11 @@ class StreamText:
         return out + self.flush(key)
 
     def keys(self) -> list[Hashable]:
-        return list(self._channels)
+        return [key for key, channel in self._channels.items() if channel.started]
 
     def seen(self, key: Hashable) -> bool:
-        return key in self._channels
+        channel = self._channels.get(key)
+        return channel is not None and channel.started
 
     def emitted(self, key: Hashable) -> str:
         channel = self._channels.get(key)

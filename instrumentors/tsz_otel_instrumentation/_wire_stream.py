@@ -16,6 +16,7 @@ an ``error`` event; Ollama: an ``{"error": ...}`` line) and closes the upstream.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import zlib
@@ -27,7 +28,7 @@ import wrapt
 
 from ._formats import ResponseInfo, Rule, WireFormat, segments
 from ._stream_call import StreamCall
-from ._stream_text import StreamText
+from ._stream_text import ScanNeeded, StreamText
 
 __all__ = [
     "GuardedAsyncByteStream",
@@ -175,8 +176,16 @@ class _Rewriter:
         """Flush channel ``key`` once; the rest to send."""
         if key in self._closed:
             return ""
+        rest = self.text.flush(key)  # first: a ScanNeeded must leave the key open
         self._closed.add(key)
-        return self.text.flush(key)
+        return rest
+
+    def checkpoint(self) -> frozenset[Hashable]:
+        """The rewriter's state before an async step (what :meth:`restore` goes back to)."""
+        return frozenset(self._closed)
+
+    def restore(self, closed: frozenset[Hashable]) -> None:
+        self._closed = set(closed)
 
     def open_keys(self) -> list[Hashable]:
         return [k for k in self.text.keys() if k not in self._closed]
@@ -514,7 +523,11 @@ _REWRITERS: Final[dict[str, Callable[[StreamText], _Rewriter]]] = {
 
 
 class StreamSession:
-    """One guarded response stream: parser + rewriter + :class:`StreamCall`."""
+    """One guarded response stream: parser + rewriter + :class:`StreamCall`.
+
+    ``deferred`` (async streams): hold-back filters scan with the engine's ``adetect``
+    through :meth:`afeed`/:meth:`aend` (see :mod:`._stream_text`).
+    """
 
     __slots__ = (
         "_decode",
@@ -522,6 +535,7 @@ class StreamSession:
         "_rewriter",
         "_serialize",
         "call",
+        "deferred",
         "fmt",
         "halted",
         "info",
@@ -533,10 +547,13 @@ class StreamSession:
         fmt: WireFormat,
         call: StreamCall,
         decode: Callable[[bytes], bytes] | None = None,
+        *,
+        deferred: bool = False,
     ) -> None:
         self.fmt = fmt
         self.call = call
-        self.text = call.new_text()
+        self.deferred = deferred and call.filtering
+        self.text = call.new_text(deferred=self.deferred)
         self.info = ResponseInfo()
         self._rewriter = _REWRITERS[fmt.name](self.text)
         self._parser: _SSEParser | _NDJSONParser = (
@@ -574,6 +591,57 @@ class StreamSession:
 
     def halt_bytes(self) -> bytes:
         return b"".join(self._rewriter.halt(self.call.halt_message))
+
+    # -- async: the same steps, with scans awaited -----------------------------------------
+
+    async def afeed(self, chunk: bytes) -> bytes:
+        """:meth:`feed` for async streams: filter scans go to ``adetect``."""
+        if not self.deferred:
+            return self.feed(chunk)
+        if self.halted:
+            return b""
+        if self._decode is not None:
+            chunk = self._decode(chunk)
+        out: list[bytes] = []
+        for event in self._parser.feed(chunk):
+            out.extend(await self._astep(functools.partial(self._event, event)))
+            if self.text.halted is not None:
+                self.halted = True
+                break
+        return b"".join(out)
+
+    async def aend(self) -> bytes:
+        """:meth:`end` for async streams."""
+        if not self.deferred:
+            return self.end()
+        if self.halted:
+            return b""
+        out: list[bytes] = []
+        for event in self._parser.flush():
+            out.extend(await self._astep(functools.partial(self._event, event)))
+        out.extend(await self._astep(self._end_events))
+        if self.text.halted is not None:
+            self.halted = True
+        return b"".join(out)
+
+    def _end_events(self) -> list[bytes]:
+        return [self._serialize(n, d) for n, d in self._rewriter.end()]
+
+    async def _astep(self, step: Callable[[], list[bytes]]) -> list[bytes]:
+        """Run ``step`` until no scan is missing: await each one, then run it again from
+        the same rewriter state, replaying the operations already done."""
+        checkpoint = self._rewriter.checkpoint()
+        self.text.journal()
+        try:
+            while True:
+                try:
+                    return step()
+                except ScanNeeded as need:
+                    need.holder.provide(need.text, await self.call.ascan(need.text))
+                    self._rewriter.restore(checkpoint)
+                    self.text.rewind()
+        finally:
+            self.text.end_journal()
 
     def _event(self, event: RawEvent) -> list[bytes]:
         data = event.data
@@ -645,7 +713,7 @@ class GuardedByteStream(_Proxy):
     def __del__(self) -> None:
         session: StreamSession | None = getattr(self, "_self_session", None)
         if session is not None:
-            session.call.abandon(session.info)
+            session.call.abandon(session.text, session.info)
 
 
 class GuardedAsyncByteStream(_Proxy):
@@ -660,14 +728,14 @@ class GuardedAsyncByteStream(_Proxy):
         call = session.call
         try:
             async for chunk in self.__wrapped__:
-                out = session.feed(chunk)
+                out = await session.afeed(chunk)
                 if session.halted:
                     await call.ahalt(session.text, session.info)
                     yield out + session.halt_bytes()
                     return
                 if out:
                     yield out
-            tail = session.end()
+            tail = await session.aend()
             if session.halted:
                 await call.ahalt(session.text, session.info)
                 tail += session.halt_bytes()
@@ -688,7 +756,7 @@ class GuardedAsyncByteStream(_Proxy):
     def __del__(self) -> None:
         session: StreamSession | None = getattr(self, "_self_session", None)
         if session is not None:
-            session.call.abandon(session.info)
+            session.call.abandon(session.text, session.info)
 
 
 def attach_session(fmt: WireFormat, call: StreamCall, response: Any, is_async: bool) -> bool:
@@ -710,7 +778,7 @@ def attach_session(fmt: WireFormat, call: StreamCall, response: Any, is_async: b
         del headers["content-encoding"]
         if "content-length" in headers:
             del headers["content-length"]
-    session = StreamSession(fmt, call, decode if callable(decode) else None)
+    session = StreamSession(fmt, call, decode if callable(decode) else None, deferred=is_async)
     proxy = GuardedAsyncByteStream if is_async else GuardedByteStream
     response.stream = proxy(response.stream, session)
     return True

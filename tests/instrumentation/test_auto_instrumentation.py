@@ -48,6 +48,8 @@ def _env(receiver: OtlpReceiver, server: LLMServer, disabled: str, mode: str) ->
             "LLM_BASE_URL": server.base_url,
         }
     )
+    if mode == "observe":  # background checks, which must still be exported at exit
+        env["TSZ_OBSERVE_ASYNC"] = "true"
     return env
 
 

@@ -305,7 +305,7 @@ def test_observe_checks_never_hold_up_the_call(
     span_exporter: Any,
     spans: Spans,
 ) -> None:
-    instrumentor = instrument_openai(mode="observe")
+    instrumentor = instrument_openai(mode="observe", observe_async=True)
     release = threading.Event()
     instrumentor._core.guarding.worker.submit(release.wait)  # the worker is busy
     answer = client.chat.completions.create(
@@ -323,10 +323,10 @@ def test_observe_checks_never_hold_up_the_call(
     assert (guard_input.attributes or {})["gen_ai.security.decision.type"] == "warn"
 
 
-def test_observe_checks_inline_when_switched_off(
+def test_observe_checks_inline_by_default(
     client: openai.OpenAI, instrument_openai: Instrument, span_exporter: Any, spans: Spans
 ) -> None:
-    instrument_openai(mode="observe", observe_async=False)
+    instrument_openai(mode="observe")  # the default: TSZ_OBSERVE_ASYNC=false
     client.chat.completions.create(model="m", messages=[{"role": "user", "content": CARD}])
     names = sorted(s.name for s in span_exporter.get_finished_spans())  # no flush needed
     assert names == sorted([GUARD_INPUT, GUARD_OUTPUT, "chat m"])

@@ -71,13 +71,14 @@ def test_sync_teardown_ends_spans_once(
     elif teardown == "close_unread":
         stream.close()
     else:
-        next(iter(stream))
+        while not next(stream).choices[0].delta.content:
+            pass
         del stream
         gc.collect()
     llm = _llm_span(spans)
     assert llm.end_time is not None
     outputs = spans.named(GUARD_OUTPUT)
-    expected = {"exhaust": 1, "break_then_close": 1, "context_exit": 1}.get(teardown, 0)
+    expected = 0 if teardown == "close_unread" else 1  # a check whenever text was received
     assert len(outputs) == expected
     if teardown == "exhaust":
         # final-only in mask mode: nothing was rewritten, so the verdict is "would mask"
@@ -117,6 +118,55 @@ async def test_async_teardown_ends_spans_once(
         assert spans.decision(GUARD_OUTPUT) == "modify"
 
 
+@pytest.mark.parametrize("stream_mode", ["final-only", "stream-async"])
+def test_abandoned_stream_is_checked_on_what_was_received(
+    stream_mode: str,
+    client: openai.OpenAI,
+    llm_server: LLMServer,
+    instrument_openai: Instrument,
+    spans: Spans,
+) -> None:
+    instrument_openai(mode="observe", stream_mode=stream_mode)
+    llm_server.script(reply=REPLY + " " + "More text follows. " * 20, chunk_size=5)
+    stream = client.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    received = ""
+    while CARD not in received:
+        chunk = next(stream)
+        received += chunk.choices[0].delta.content or "" if chunk.choices else ""
+    del stream, chunk  # dropped mid-answer: neither exhausted nor closed
+    gc.collect()
+    (output,) = spans.named(GUARD_OUTPUT)
+    attributes = output.attributes or {}
+    assert attributes["gen_ai.security.decision.type"] == "warn"
+    assert "CREDIT_CARD" in str(attributes["tsz.reasons"]).split(",")
+    assert CARD not in output.to_json()  # the check reports types and hashes, never values
+    llm = _llm_span(spans)
+    assert llm.end_time is not None and output.end_time is not None
+    if stream_mode == "stream-async":  # linked to the LLM span, not its child
+        assert output.parent is None or output.parent.span_id != llm.context.span_id
+        assert [link.context.span_id for link in output.links] == [llm.context.span_id]
+    else:
+        assert output.parent is not None and output.parent.span_id == llm.context.span_id
+
+
+async def test_abandoned_async_stream_is_checked(
+    aclient: openai.AsyncOpenAI, llm_server: LLMServer, instrument_openai: Instrument, spans: Spans
+) -> None:
+    instrument_openai(mode="observe")
+    llm_server.script(reply=REPLY + " " + "More text follows. " * 20, chunk_size=5)
+    stream = await aclient.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    received = ""
+    async for chunk in stream:
+        received += chunk.choices[0].delta.content or "" if chunk.choices else ""
+        if CARD in received:
+            break
+    del stream, chunk
+    gc.collect()
+    (output,) = spans.named(GUARD_OUTPUT)
+    assert "CREDIT_CARD" in str((output.attributes or {})["tsz.reasons"]).split(",")
+    assert _llm_span(spans).end_time is not None
+
+
 # ----------------------------------------------------------------------------- SDK features
 
 
@@ -145,6 +195,48 @@ def test_with_raw_response_whole_answer_parse_is_masked(
     content = raw.parse().choices[0].message.content or ""
     assert _no_card(content) and content.startswith("Card ")
     assert spans.decision(GUARD_OUTPUT) == "modify"
+
+
+def test_with_raw_response_whole_answer_raw_body_is_masked(
+    client: openai.OpenAI, llm_server: LLMServer, instrument_openai: Instrument, spans: Spans
+) -> None:
+    instrument_openai(mode="mask")
+    llm_server.script(reply=REPLY)
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert _no_card(raw.text) and _no_card(raw.content.decode())
+    assert int(raw.headers["content-length"]) == len(raw.content)
+    assert raw.headers["x-request-id"] == "req_local"  # other headers are kept
+    from_json = raw.http_response.json()["choices"][0]["message"]["content"]
+    from_parse = raw.parse().choices[0].message.content
+    assert from_json == from_parse and from_json.startswith("Card ")
+    assert raw.elapsed.total_seconds() >= 0
+    assert spans.decision(GUARD_OUTPUT) == "modify"
+
+
+async def test_async_with_raw_response_whole_answer_raw_body_is_masked(
+    aclient: openai.AsyncOpenAI, llm_server: LLMServer, instrument_openai: Instrument
+) -> None:
+    instrument_openai(mode="mask")
+    llm_server.script(reply=REPLY)
+    raw = await aclient.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert _no_card(raw.text)
+    parsed = raw.parse()
+    if not isinstance(parsed, openai.types.chat.ChatCompletion):
+        parsed = await parsed
+    assert (
+        parsed.choices[0].message.content
+        == json.loads(raw.text)["choices"][0]["message"]["content"]
+    )
+
+
+def test_with_raw_response_observe_keeps_the_raw_body(
+    client: openai.OpenAI, llm_server: LLMServer, instrument_openai: Instrument, spans: Spans
+) -> None:
+    instrument_openai(mode="observe")
+    llm_server.script(reply=REPLY)
+    raw = client.chat.completions.with_raw_response.create(model="m", messages=MESSAGES)
+    assert CARD in raw.text and raw.parse().choices[0].message.content == REPLY
+    assert spans.decision(GUARD_OUTPUT) == "warn"
 
 
 def test_chat_stream_helper_snapshots_never_hold_the_value(

@@ -10,12 +10,16 @@ gets through.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import openai
 import pytest
 from instr_support import Instrument
+from opentelemetry.sdk.trace import TracerProvider
+from tsz_otel_instrumentation.openai import TszOpenAIInstrumentor
 
+from tsz_otel.config import Settings
 from tsz_otel.guard import Guard
 from tsz_otel.testing.llm_server import LLMServer
 
@@ -115,3 +119,65 @@ def test_no_split_position_leaks(
         assert received == expected, f"{kind}: split at {position} gave {received!r}"
     llm_server.script(reply=text, chunk_size=1)
     assert _stream(client) == expected, f"{kind}: one character per chunk"
+
+
+class _AsyncOnlyEngine:
+    """The real engine whose ``detect`` must not be called: an async stream scans with
+    ``adetect`` (a remote engine or AI scoring would otherwise block the event loop)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self.async_scans = 0
+
+    def detect(self, text: str, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("sync detect called from an async stream")
+
+    async def adetect(self, text: str, *args: Any, **kwargs: Any) -> Any:
+        self.async_scans += 1
+        return await self._engine.adetect(text, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # stable_prefix, max_match_chars
+        return getattr(self._engine, name)
+
+
+@pytest.fixture
+def async_only(
+    guard_for: Callable[..., Guard], tracer_provider: TracerProvider, meter_provider: Any
+) -> Iterator[_AsyncOnlyEngine]:
+    """The openai instrumentor over a guard whose engine only allows ``adetect``."""
+    engine = _AsyncOnlyEngine(guard_for(**SETTINGS).engine)
+    guard = Guard(
+        Settings.from_env({}, **SETTINGS),
+        engine=engine,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+    instrumentor = TszOpenAIInstrumentor()
+    instrumentor.instrument(guard=guard, tracer_provider=tracer_provider)
+    yield engine
+    instrumentor.uninstrument()
+
+
+@pytest.mark.parametrize("kind", ["CREDIT_CARD", "EMAIL", "AWS_ACCESS_KEY", "US_SSN"])
+async def test_async_stream_scans_with_adetect_and_never_leaks(
+    kind: str,
+    llm_server: LLMServer,
+    async_only: _AsyncOnlyEngine,
+    expected_for: Callable[[str, str], str],
+) -> None:
+    before, value, after = SAMPLES[kind]
+    text = before + value + after
+    expected = expected_for(kind, text)
+    client = openai.AsyncOpenAI(base_url=llm_server.base_url, api_key="k", max_retries=0)
+    for position in [*range(1, len(text)), 0]:  # 0: one character per chunk
+        if position:
+            llm_server.script(reply=text, split_at=[position])
+        else:
+            llm_server.script(reply=text, chunk_size=1)
+        scans = async_only.async_scans
+        stream = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "go"}], stream=True
+        )
+        received = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        assert received == expected, f"{kind}: split at {position} gave {received!r}"
+        assert async_only.async_scans > scans + 1  # hold-back windows, not only the checks

@@ -51,7 +51,10 @@ class Form:
         literals: Plain strings that start every trigger occurrence. When set,
             occurrences are found with ``str.find`` (cheaper than the RE2
             locator for a short text); ``literals_ignore_case`` compares them
-            ASCII-case-insensitively.
+            ASCII-case-insensitively. With ``at_trigger`` every match must
+            start with one of them; if the regex's longest possible match also
+            fits in the row's ``max_len``, the regex runs over the whole text
+            with ``finditer`` (CPython skips to a literal prefix in C).
         lookback: Largest distance from a match's start back to the start of
             the trigger occurrence it contains.
         at_trigger: The match starts where the trigger occurrence starts: the
@@ -62,6 +65,12 @@ class Form:
             e.g. the e-mail local part before ``@``.
         group: Regex group that is the entity (``0`` the whole match, ``-1`` the
             last group that participated, for alternations of captured values).
+        scan_below: Texts shorter than this many characters skip the trigger
+            windows: the regex runs over the whole text with ``finditer``, which
+            costs less than locating a short text's occurrences when matches
+            start with a rarer character (a digit, a capital). Only for forms
+            whose every match contains a trigger occurrence, so that both ways
+            find the same matches (``tests/engine/test_scanner.py`` checks it).
     """
 
     regex: str
@@ -73,6 +82,7 @@ class Form:
     at_trigger: bool = False
     left_class: str = ""
     group: int = 0
+    scan_below: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +168,11 @@ _SECRET_WORDS = (
     r"|token|secret|password|passwd|pwd)"
 )
 _DIGITS = "0123456789"
+# Below this many characters a digit- or capital-led form is cheaper to run over the
+# whole text than to locate (measured: trigger windows cost a fixed few microseconds).
+_SHORT_TEXT = 400
+# The four-letter prefixes of AWS access key ids (AKIA long-term, ASIA temporary, ...).
+_AWS_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA")
 _UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + _DIGITS
 _SECRET_VALUE = r"[A-Za-z0-9_\-+/=~!@#$%^&*]"
 
@@ -225,7 +240,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         base=0.5,
         pass_score=0.9,
         checks=("jwt",),
-        max_len=8192,
+        max_len=8197,  # the three segments at their longest, and two dots
     ),
     PatternSpec(
         name="AWS_ACCESS_KEY",
@@ -237,6 +252,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[A-Z2-7]{16}(?![A-Za-z0-9])"
                 ),
                 trigger=r"A(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)[A-Z2-7]{4}",
+                literals=_AWS_KEY_PREFIXES,
                 at_trigger=True,
             ),
         ),
@@ -455,6 +471,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"|\d{4}[ \-]\d{6}[ \-]\d{4})"
                 ),
                 lookback=4,
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="Payment card number (issuer range, length and Luhn checked)",
@@ -476,6 +493,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])"
                 ),
                 trigger=r"(?:^|[^A-Za-z0-9])[A-Z][A-Z]\d\d ?[A-Z0-9]{4}",
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="International bank account number (country length and mod-97 checked)",
@@ -498,8 +516,9 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?:\d{2}-\d{2}-\d{4}|\d{2} \d{2} \d{4}|\d{8})(?![\w]|-\d)"
                 ),
                 trigger=(
-                    r"(?:^|[^\w])(?:\d{3}-\d\d-\d{4}|\d{3} \d\d \d{4}|\d{9})(?:$|[^\w\-]|-\D)"
+                    r"(?:^|[^\w])(?:\d{3}-\d\d-\d{4}|\d{3} \d\d \d{4}|\d{9})(?:$|[^\w\-]|-\D|-$)"
                 ),
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="US social security number (area/group/serial rules; bare digits need context)",
@@ -550,6 +569,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"|\d\d[ .]\d\d[ .]\d\d[ .]\d\d[ .]\d\d|\d{10}"
                 ),
                 lookback=4,
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="Phone number (validated with libphonenumber; bare digit runs need context)",
@@ -573,7 +593,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         ),
         context_boost=0.2,
         context_window=64,
-        max_len=32,
+        max_len=44,  # "+" and up to 14 digits, each after up to two separators
         hold_chars=_DIGITS + " .-/()+",
     ),
     PatternSpec(
@@ -587,6 +607,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                 ),
                 trigger=r"\d\.\d{1,3}\.\d{1,3}\.\d",
                 lookback=3,
+                scan_below=_SHORT_TEXT,
             ),
             Form(
                 regex=(
@@ -619,6 +640,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[0-9A-Fa-f]{2}(?![\w:\-]|\.\w)"
                 ),
                 trigger=r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}",
+                scan_below=_SHORT_TEXT,
             ),
             Form(
                 regex=(
@@ -626,6 +648,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?![\w.])"
                 ),
                 trigger=r"[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}",
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="MAC address (device identifier; below the default allow threshold)",
@@ -642,6 +665,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"(?:\d{6}|\ \d{2}\ \d{2}\ \d{2}\ ?)[A-D](?![A-Za-z0-9])"
                 ),
                 trigger=r"(?:^|[^A-Za-z0-9])[A-Z][A-Z] ?\d\d ?\d\d ?\d\d ?[A-D]",
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="UK National Insurance number",
@@ -660,6 +684,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
             Form(
                 regex=r"[1-9](?<![\w][1-9])\d{10}(?![\w])",
                 trigger=r"(?:^|[^\w])[1-9]\d{10}(?:$|[^\w])",
+                scan_below=_SHORT_TEXT,
             ),
         ),
         description="Turkish national identity number (T.C. Kimlik No; checksum verified)",

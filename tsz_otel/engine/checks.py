@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -348,6 +349,98 @@ _RULES: Mapping[str, _RegionRules] = MappingProxyType(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Territory:
+    """One region sharing a country calling code, as ``is_valid_number`` sees it.
+
+    ``leading``: the region's ``leading_digits`` (when set, they alone decide that
+    a number belongs to the region); ``general``/``types``: its validity rules,
+    types in :func:`phonenumbers.phonenumberutil._number_type_helper`'s order
+    (mobile only when its pattern differs from fixed line).
+    """
+
+    leading: re.Pattern[str] | None
+    general: _Desc | None
+    types: tuple[_Desc, ...]
+
+    def known(self, national: str) -> bool:
+        """``number_type(national) != UNKNOWN`` for this region."""
+        if self.general is None or not self.general.matches(national):
+            return False
+        return any(desc.matches(national) for desc in self.types)
+
+
+_HELPER_TYPES = (
+    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+    "voicemail", "fixed_line",
+)  # fmt: skip
+
+
+def _territory(metadata: Any) -> _Territory:
+    types = [getattr(metadata, name) for name in _HELPER_TYPES]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        types.append(metadata.mobile)
+    leading = metadata.leading_digits
+    return _Territory(
+        leading=re.compile(leading) if leading is not None else None,
+        general=_desc(metadata.general_desc),
+        types=tuple(d for d in map(_desc, types) if d is not None),
+    )
+
+
+@functools.cache
+def _calling_code(country: int) -> tuple[tuple[_Territory, ...], tuple[_Territory | None, ...]]:
+    """The regions of a calling code: how a number is assigned to one (``region_code_for_
+    number``) and the rules it is then validated with (``is_valid_number_for_region``).
+
+    Built on first use of each calling code (compiling every region's metadata up
+    front would add a third of a second to start-up); a pure function of the
+    library's static metadata, so the memo never changes an answer.
+    """
+    pick: list[_Territory] = []
+    check: list[_Territory | None] = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country, ()):
+        own = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+        pick.append(_territory(own) if own is not None else _NO_TERRITORY)
+        final = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+            country, region.upper()
+        )
+        valid_code = region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or (
+            final is not None and final.country_code == country
+        )
+        check.append(_territory(final) if final is not None and valid_code else None)
+    return tuple(pick), tuple(check)
+
+
+_NO_TERRITORY = _Territory(leading=None, general=None, types=())
+
+
+def _valid_international(country: int, national: str) -> bool:
+    """``phonenumbers.is_valid_number`` for ``+country national``, with compiled rules.
+
+    Same decision as the library (region by leading digits or by a known number
+    type, in the library's region order, then that region's validity rules)
+    without building a ``PhoneNumber`` and walking metadata on every call.
+    """
+    pick, check = _calling_code(country)
+    if not pick:
+        return False
+    index = 0
+    if len(pick) > 1:
+        for index, territory in enumerate(pick):  # noqa: B007 - the index is the result
+            if territory is _NO_TERRITORY:
+                continue
+            if territory.leading is not None:
+                if territory.leading.match(national):
+                    break
+            elif territory.known(national):
+                break
+        else:
+            return False
+    rules = check[index]
+    return rules is not None and rules.known(national)
+
+
 def _international_ok(digits: str) -> bool:
     for width in (1, 2, 3):
         country = int(digits[:width])
@@ -355,10 +448,12 @@ def _international_ok(digits: str) -> bool:
             rest = digits[width:]
             if len(rest) < 4:
                 return False
-            number = phonenumbers.PhoneNumber(country_code=country, national_number=int(rest))
+            # the national significant number as the library forms it: one leading
+            # zero is kept ("italian leading zero"), further ones are dropped
+            national = str(int(rest))
             if rest.startswith("0"):
-                number.italian_leading_zero = True
-            return bool(phonenumbers.is_valid_number(number))
+                national = "0" + national
+            return _valid_international(country, national)
     return False
 
 
@@ -456,22 +551,25 @@ def generic_secret_ok(value: str) -> bool | None:
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-def _base62(number: int, width: int) -> str:
-    chars = []
-    while number:
-        number, rest = divmod(number, 62)
-        chars.append(_B62[rest])
-    return "".join(reversed(chars)).rjust(width, "0")
+_B62_VALUE: Mapping[str, int] = MappingProxyType({char: i for i, char in enumerate(_B62)})
 
 
 def github_ok(value: str) -> bool | None:
-    """GitHub ``gh?_`` tokens end in a base62 CRC32 of their 30-character body."""
+    """GitHub ``gh?_`` tokens end in a base62 CRC32 of their 30-character body.
+
+    The six checksum characters are decoded and compared with the CRC (the same
+    test as encoding the CRC, which is always below ``62**6``, and comparing).
+    """
     if value.startswith("github_pat_"):
         return True if len(value) >= 82 else None
     body = value[4:]
-    if len(body) != 36:
+    tail = body[30:]
+    if len(body) != 36 or not body.isascii() or not tail.isalnum():
         return False
-    return _base62(zlib.crc32(body[:30].encode("ascii")), 6) == body[30:]
+    checksum = 0
+    for char in tail:
+        checksum = checksum * 62 + _B62_VALUE[char]
+    return checksum == zlib.crc32(body[:30].encode("ascii"))
 
 
 def openai_ok(value: str) -> bool | None:

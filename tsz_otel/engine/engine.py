@@ -70,7 +70,7 @@ import importlib
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType, ModuleType
 from typing import Any, Protocol, TypeVar
@@ -96,15 +96,17 @@ from ..models import (
 )
 from .catalogue import BUILTIN_PATTERNS, Form, PatternSpec
 from .lists import Allowlist, Blocklist
-from .redaction import Candidate, Placeholders, redact, resolve_overlaps
+from .redaction import Candidate, Placeholders, placeholder_hasher, redact, resolve_overlaps
 from .regex import OffsetMap, compile_user_regex, encode_text
-from .scanner import HoldRule, Scanner, hold_rules, stable_prefix
+from .scanner import Finding, HoldRule, Scanner, hold_rules, stable_prefix
 from .scoring import (
     BLOCKLIST,
+    BLOCKLIST_WEIGHT,
+    DETECTION_WEIGHT,
+    VALIDATOR_WEIGHT,
     Thresholds,
     action_for,
     category_score,
-    overall_confidence,
     resolve_thresholds,
     round2,
 )
@@ -174,48 +176,100 @@ class AIScorer(Protocol):
 
 M = TypeVar("M", bound=BaseModel)
 
+_AIOutcome = tuple[Sequence[Any] | None, dict[str, int]]
+"""An AI step's result: a score per match (``None``: regex scores only) and the
+fallback counts by reason (``ScoreBatch.failures``)."""
 
-def _defaults(cls: type[BaseModel]) -> dict[str, Any]:
-    return {
-        name: field.get_default(call_default_factory=True)
-        for name, field in cls.model_fields.items()
-    }
-
-
-_RESPONSE_DEFAULTS = _defaults(DetectResponse)
+_set_slot = object.__setattr__
 
 
-def _build(
+def _construct(
     cls: type[M],
-    defaults: Mapping[str, Any] | None,
-    values: dict[str, Any],
+    data: dict[str, Any],
+    fields_set: set[str],
     private: dict[str, Any] | None = None,
 ) -> M:
     """A model from already-valid values, without validation (the hot path).
 
-    Like ``model_construct`` but several times cheaper; tests compare its JSON
-    with validated construction. ``defaults`` fill the fields ``values`` leaves
-    out (``None``: ``values`` has every field; ``None`` values then count as unset).
+    What ``model_construct`` does, minus its per-field default handling: ``data``
+    holds every field and ``fields_set`` the fields that count as set (those not
+    ``None`` here, which is what ``exclude_unset`` and the wire shapes see). It is
+    several times cheaper; tests compare the JSON with validated construction.
     """
     model = cls.__new__(cls)
-    if defaults is None:
-        data = values
-        fields_set = {key for key, value in values.items() if value is not None}
-    else:
-        data = dict(defaults)
-        data.update(values)
-        fields_set = set(values)
-    object.__setattr__(model, "__dict__", data)
-    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", private)
+    _set_slot(model, "__dict__", data)
+    _set_slot(model, "__pydantic_fields_set__", fields_set)
+    _set_slot(model, "__pydantic_extra__", None)
+    _set_slot(model, "__pydantic_private__", private)
     return model
+
+
+_Kept = tuple[str, str, int, int, float, int, float, str, float, str, float | None]
+"""A kept candidate: :class:`~tsz_otel.engine.redaction.Candidate`'s fields, in order."""
+
+
+def _as_kept(cand: Candidate) -> _Kept:
+    return (
+        cand.type,
+        cand.category,
+        cand.start,
+        cand.end,
+        cand.score,
+        cand.order,
+        cand.regex_score,
+        cand.validation,
+        cand.context,
+        cand.source,
+        cand.ai_score,
+    )
+
+
+def _explanation_template(limits: Thresholds) -> dict[str, Any]:
+    """The explanation fields one type's detections share; copied per detection.
+
+    A plain regex-path detection then sets only its scores, category and
+    validation (blocklist hits leave validation and context unset; AI-scored
+    ones also set source, ai_score and hybrid_applied).
+    """
+    return {
+        "source": "REGEX",
+        "regex_score": None,
+        "ai_score": None,
+        "category": None,
+        "pattern_active": True,
+        "hybrid_applied": None,
+        "regex_hit_count": None,
+        "validation": None,
+        "context_score": None,
+        "block_threshold": limits.block,
+        "allow_threshold": limits.allow,
+        "threshold_source": limits.source,
+        "final_score": 0.0,
+    }
+
+
+_DETECTION_FIELDS = frozenset(DetectionResult.model_fields)
+"""A built detection sets every field (none is ``None``)."""
+_RESPONSE_FIELDS = frozenset(DetectResponse.model_fields)
+_EXPLANATION_FIELDS: Mapping[tuple[bool, bool], frozenset[str]] = MappingProxyType(
+    {
+        (listed, hybrid): frozenset(ConfidenceExplanation.model_fields)
+        - {"regex_hit_count"}
+        - (set() if hybrid else {"ai_score", "hybrid_applied"})
+        - (set() if listed else {"validation", "context_score"})
+        for listed in (True, False)
+        for hybrid in (True, False)
+    }
+)
+"""The explanation fields that are set (not ``None``), by (not a blocklist hit, AI used)."""
 
 
 def _as_names(guardrails: Sequence[str] | str | None) -> tuple[str, ...]:
     """Guardrail names as a tuple (a single name given as a string counts as one)."""
     if not guardrails:
         return ()
+    if type(guardrails) is tuple:
+        return guardrails
     if isinstance(guardrails, str):
         return (guardrails,)
     return tuple(guardrails)
@@ -282,12 +336,17 @@ class _Policy:
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
-    """Everything ``detect`` reads, compiled; replaced as a whole on every change."""
+    """Everything ``detect`` reads, compiled; replaced as a whole on every change.
+
+    ``types`` joins ``thresholds``, ``order`` and the explanation template per
+    type (one lookup per match; see :func:`_explanation_template`).
+    """
 
     scanner: Scanner
     specs: Mapping[str, PatternSpec]
     thresholds: Mapping[str, Thresholds]
     order: Mapping[str, int]
+    types: Mapping[str, tuple[Thresholds, int, dict[str, Any]]]
     active_injection: frozenset[str]
     holds: tuple[HoldRule, ...]
     max_match_chars: int
@@ -322,8 +381,12 @@ class Engine:
         self.allowlist = Allowlist()
         self.blocklist = Blocklist()
         self._key = placeholder_key or secrets.token_bytes(32)
+        self._hasher = placeholder_hasher(self._key)
         self._lock = threading.RLock()
         self._injection = _load_injection()
+        self._injection_gate: Callable[[str], bool] | None = getattr(
+            self._injection, "may_contain_injection", None
+        )
         self._custom: dict[str, PatternSpec] = {}
         self._removed: set[str] = set()
         self._policies: dict[str, _Policy] = {}
@@ -331,6 +394,20 @@ class Engine:
         self._snapshot = self._compile(self._custom, self._removed, self._policies)
         for path in self.settings.templates:
             self.import_template(path)
+
+    @property
+    def settings(self) -> Settings:
+        """The settings this engine was built with (immutable)."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        # the settings ``detect`` reads on every call, as plain attributes (reading
+        # a pydantic model's attribute costs several times more)
+        self._settings = settings
+        self._pii_mode = settings.pii_mode
+        self._max_text_bytes = settings.max_text_bytes
+        self._placeholder_style = settings.placeholder_style
 
     # ------------------------------------------------------------------ catalogue
 
@@ -527,6 +604,12 @@ class Engine:
             specs=MappingProxyType({spec.name: spec for spec in specs}),
             thresholds=MappingProxyType(thresholds),
             order=MappingProxyType(order),
+            types=MappingProxyType(
+                {
+                    kind: (limits, order.get(kind, len(order)), _explanation_template(limits))
+                    for kind, limits in thresholds.items()
+                }
+            ),
             active_injection=active_injection,
             holds=holds,
             max_match_chars=longest + window,
@@ -576,10 +659,20 @@ class Engine:
         snap = self._snapshot
         requested = _as_names(guardrails)
         names = self._guardrail_names(text, requested, expected_format)
-        kept = self._kept(snap, text) if text else []
-        detections, placeholders = self._detections(snap, text, rid, kept)
+        kept: list[_Kept] = []
+        failures: dict[str, int] = {}
+        if text:
+            found = self._findings(snap, text)
+            if found:
+                scores, failures = self._ai_scores(text, found)
+                kept = self._kept(snap, text, found, scores)
+            elif len(self.blocklist):
+                kept = self._kept(snap, text, found, None)
+        if not kept and not names:  # the common case for clean text
+            return _clean_response(text, failures)
+        detections, summary = self._detections(snap, text, rid, kept)
         report = self._run_validators(text, names, requested, expected_format, detections)
-        return self._response(text, request_mode, detections, placeholders, report)
+        return self._response(text, request_mode, detections, summary, report, failures)
 
     async def adetect(
         self,
@@ -590,21 +683,32 @@ class Engine:
         *,
         expected_format: str | None = None,
     ) -> DetectResponse:
-        """Async twin of :meth:`detect`. Scanning runs inline (CPU-bound, fast);
-        guardrails are awaited when the validator hook has ``arun``."""
+        """Async twin of :meth:`detect`. Scanning runs inline (CPU-bound, fast); the AI
+        scorer (``ascore_matches``) and guardrails (the validator hook's ``arun``) are
+        awaited when they have async forms, so the event loop is never blocked on I/O."""
         request_mode = self._request_mode(mode)
         snap = self._snapshot
         requested = _as_names(guardrails)
         names = self._guardrail_names(text, requested, expected_format)
-        kept = self._kept(snap, text) if text else []
-        detections, placeholders = self._detections(snap, text, rid, kept)
+        kept: list[_Kept] = []
+        failures: dict[str, int] = {}
+        if text:
+            found = self._findings(snap, text)
+            if found:
+                scores, failures = await self._aai_scores(text, found)
+                kept = self._kept(snap, text, found, scores)
+            elif len(self.blocklist):
+                kept = self._kept(snap, text, found, None)
+        if not kept and not names:
+            return _clean_response(text, failures)
+        detections, summary = self._detections(snap, text, rid, kept)
         report: ValidatorReport | list[ValidatorResult] | None
         arun = getattr(self.validators, "arun", None)
         if names and self.validators is not None and callable(arun):
             report = await arun(text, requested, expected_format, detections=tuple(detections))
         else:
             report = self._run_validators(text, names, requested, expected_format, detections)
-        return self._response(text, request_mode, detections, placeholders, report)
+        return self._response(text, request_mode, detections, summary, report, failures)
 
     def stable_prefix(self, text: str) -> int:
         """How many leading characters of a growing text can be released now.
@@ -621,7 +725,11 @@ class Engine:
     # ------------------------------------------------------------------ pipeline
 
     def _request_mode(self, mode: str | None) -> str:
-        chosen = (mode or self.settings.pii_mode).strip().upper()
+        if not mode:
+            mode = self._pii_mode
+        if mode in _MODES:
+            return mode
+        chosen = mode.strip().upper()
         if chosen not in _MODES:
             raise InputError(f"unknown mode {mode!r}: expected MASK, BLOCK or DETECT")
         return chosen
@@ -631,6 +739,8 @@ class Engine:
     ) -> list[str]:
         if not isinstance(text, str):
             raise InputError(f"text must be a str, not {type(text).__name__}")
+        if not guardrails and not expected_format:
+            return []
         names: list[str] = []
         for raw in [expected_format or "", *guardrails]:
             name = raw.strip()
@@ -640,128 +750,192 @@ class Engine:
             raise UnknownGuardrailError(names[0])
         return names
 
-    def _kept(self, snap: _Snapshot, text: str) -> list[Candidate]:
+    def _findings(self, snap: _Snapshot, text: str) -> list[Finding]:
+        """Scanner and injection candidates of ``text``, allowlisted values removed.
+
+        Allowlisted values go before the AI step, so a trusted value is never
+        sent to a model.
+        """
         data = encode_text(text)
-        if len(data) > self.settings.max_text_bytes:
+        if len(data) > self._max_text_bytes:
             raise InputError(
                 f"text is {len(data)} bytes; the limit is {self.settings.max_text_bytes} "
                 "(TSZ_MAX_TEXT_BYTES)"
             )
-        matches = snap.scanner.scan(text, data)
-        if snap.active_injection and self._injection is not None:
-            matches += [
-                m for m in self._injection.find_injections(text) if m.type in snap.active_injection
-            ]
-        ai_scores = self._ai_scores(text, matches)
+        found = snap.scanner.findings(text, data)
+        injection = self._injection
+        if snap.active_injection and injection is not None:
+            gate = self._injection_gate
+            if gate is None or gate(text):
+                active = snap.active_injection
+                found += [
+                    (m.type, m.category, m.start, m.end, m.score, m.base, m.validation, m.context)
+                    for m in injection.find_injections(text)
+                    if m.type in active
+                ]
         allow = self.allowlist.snapshot()
-        check_allow = bool(allow.items)
-        candidates: list[Candidate] = []
-        for index, match in enumerate(matches):
-            candidate = self._candidate(snap, match, ai_scores[index] if ai_scores else None)
-            if candidate is None:
+        if allow.items and found:
+            found = [f for f in found if not allow.allows(text[f[2] : f[3]])]
+        return found
+
+    def _kept(
+        self, snap: _Snapshot, text: str, found: list[Finding], ai_scores: Sequence[Any] | None
+    ) -> list[_Kept]:
+        """Scored candidates that reach their allow threshold, overlaps resolved.
+
+        The regex score (and the AI score, if any) is rounded to two decimals
+        before the thresholds see it; a candidate whose action would be ALLOW
+        (``allow <= block`` and ``score < allow``, see
+        :func:`~tsz_otel.engine.scoring.action_for`) is dropped here. Candidates
+        are tuples in :class:`~tsz_otel.engine.redaction.Candidate`'s field order;
+        only when two or more remain do they become ``Candidate`` objects for
+        :func:`~tsz_otel.engine.redaction.resolve_overlaps`.
+        """
+        kept: list[_Kept] = []
+        types = snap.types
+        for index, (kind, category, start, end, raw, base, validation, context) in enumerate(found):
+            info = types.get(kind)
+            if info is None:
                 continue
-            if check_allow and allow.allows(text[match.start : match.end]):
-                continue
-            candidates.append(candidate)
+            thresholds = info[0]
+            score = regex_score = round2(raw)
+            source, ai_score = "REGEX", None
+            ai = ai_scores[index] if ai_scores else None
+            if ai is not None and getattr(ai, "ai_score", None) is not None:
+                ai_score = round2(ai.ai_score)
+                score = round2(ai.final_score)
+                source = "HYBRID"
+            if score < thresholds.allow <= thresholds.block:
+                continue  # ALLOW: not a finding
+            kept.append(
+                (
+                    kind,
+                    category,
+                    start,
+                    end,
+                    score,
+                    info[1],
+                    regex_score if base == raw else round2(base),
+                    validation,
+                    context,
+                    source,
+                    ai_score,
+                )
+            )
         if len(self.blocklist):
-            candidates += [
-                Candidate(BLOCKLIST, BLOCKLIST, start, end, 1.0, -1, 1.0, "none", 0.0)
+            kept += [
+                (BLOCKLIST, BLOCKLIST, start, end, 1.0, -1, 1.0, "none", 0.0, "REGEX", None)
                 for start, end in self.blocklist.spans(text)
                 if end > start
             ]
-        return resolve_overlaps(candidates)
+        if len(kept) < 2:
+            return kept
+        return [_as_kept(c) for c in resolve_overlaps([Candidate(*k) for k in kept])]
 
-    def _ai_scores(self, text: str, matches: list[Match]) -> Sequence[Any] | None:
-        if self.ai is None or not matches:
-            return None
+    def _ai_scores(self, text: str, found: list[Finding]) -> _AIOutcome:
+        """The AI scorer's score per candidate and its fallback counts (``None`` without AI)."""
+        if self.ai is None or not found:
+            return None, {}
+        matches = [Match(*finding) for finding in found]
         try:
-            return self.ai.score_matches(text, matches).scores
-        except Exception as exc:
-            _logger.warning("AI scoring failed (%s); using regex scores", type(exc).__name__)
-            return None
+            batch = self.ai.score_matches(text, matches)
+        except Exception as exc:  # the AI step must never break detection
+            return _ai_error(exc, matches)
+        return batch.scores, _ai_failures(batch)
 
-    @staticmethod
-    def _candidate(snap: _Snapshot, match: Match, ai: Any | None) -> Candidate | None:
-        thresholds = snap.thresholds.get(match.type)
-        if thresholds is None:
-            return None
-        regex_score = round2(match.score)
-        source, ai_score, score = "REGEX", None, regex_score
-        if ai is not None and getattr(ai, "ai_score", None) is not None:
-            ai_score = round2(ai.ai_score)
-            score = round2(ai.final_score)
-            source = "HYBRID"
-        if action_for(score, thresholds) == "ALLOW":
-            return None
-        return Candidate(
-            match.type,
-            match.category,
-            match.start,
-            match.end,
-            score,
-            snap.order.get(match.type, len(snap.order)),
-            round2(match.base),
-            match.validation,
-            match.context,
-            source,
-            ai_score,
-        )
+    async def _aai_scores(self, text: str, found: list[Finding]) -> _AIOutcome:
+        """:meth:`_ai_scores` without blocking the event loop (``ascore_matches``)."""
+        ascore = getattr(self.ai, "ascore_matches", None)
+        if not found or not callable(ascore):
+            return self._ai_scores(text, found)
+        matches = [Match(*finding) for finding in found]
+        try:
+            batch = await ascore(text, matches)
+        except Exception as exc:  # the AI step must never break detection
+            return _ai_error(exc, matches)
+        return batch.scores, _ai_failures(batch)
 
     def _detections(
-        self, snap: _Snapshot, text: str, rid: str | None, kept: list[Candidate]
-    ) -> tuple[list[DetectionResult], Placeholders]:
-        placeholders = Placeholders(self.settings.placeholder_style, rid, self._key)
-        offsets = OffsetMap(text)
+        self, snap: _Snapshot, text: str, rid: str | None, kept: list[_Kept]
+    ) -> tuple[list[DetectionResult], _Summary]:
+        """The detections of the kept candidates (in text order), and their summary.
+
+        Models are built without validation (:func:`_construct`): every value here
+        is already of the field's type, and this runs per finding. An
+        explanation starts as a copy of its type's template (copying a dict costs
+        a fraction of building a 13-key one). The summary (breakdown, blocking
+        types, the weighted confidence sum, the redaction spans) is gathered in
+        the same pass, so the response never reads the models back.
+        """
+        placeholders = Placeholders(self._placeholder_style, rid, self._key, self._hasher)
+        summary = _Summary(placeholders.restore_map)
+        place = placeholders.__call__
+        offsets = None if text.isascii() else OffsetMap(text)
+        types = snap.types
+        breakdown = summary.breakdown
+        blocking = summary.blocking
+        spans = summary.spans
+        total = weight = 0.0
         detections: list[DetectionResult] = []
-        for cand in kept:
-            value = text[cand.start : cand.end]
-            thresholds = snap.thresholds[cand.type]
-            action = "BLOCK" if cand.type == BLOCKLIST else action_for(cand.score, thresholds)
-            start = offsets.byte(cand.start)
-            end = offsets.byte(cand.end)
+        for (
+            kind,
+            category,
+            start,
+            end,
+            score,
+            _,
+            regex_score,
+            validation,
+            context,
+            source,
+            ai,
+        ) in kept:
+            value = text[start:end]
+            limits, _, template = types[kind]
+            listed = kind != BLOCKLIST
+            hybrid = ai is not None
+            fields = template.copy()
+            fields["regex_score"] = regex_score
+            fields["category"] = category
+            fields["final_score"] = score
+            if listed:
+                fields["validation"] = validation
+                fields["context_score"] = round2(context) if context else 0.0
+            if hybrid:
+                fields["source"] = source
+                fields["ai_score"] = ai
+                fields["hybrid_applied"] = True
+            action = action_for(score, limits) if listed else "BLOCK"
+            placeholder = place(kind, value)
             detections.append(
-                _build(
+                _construct(
                     DetectionResult,
-                    None,
                     {
-                        "type": cand.type,
+                        "type": kind,
                         "value": value,
-                        "placeholder": placeholders(cand.type, value),
-                        "start": start,
-                        "end": end,
-                        "confidence_score": cand.score,
-                        "confidence_explanation": self._explanation(cand, thresholds),
-                        "char_start": cand.start,
-                        "char_end": cand.end,
+                        "placeholder": placeholder,
+                        "start": start if offsets is None else offsets.byte(start),
+                        "end": end if offsets is None else offsets.byte(end),
+                        "confidence_score": score,
+                        "confidence_explanation": _construct(
+                            ConfidenceExplanation, fields, set(_EXPLANATION_FIELDS[listed, hybrid])
+                        ),
+                        "char_start": start,
+                        "char_end": end,
                         "action": action,
                     },
+                    set(_DETECTION_FIELDS),
                 )
             )
-        return detections, placeholders
-
-    @staticmethod
-    def _explanation(cand: Candidate, thresholds: Thresholds) -> ConfidenceExplanation:
-        listed = cand.type != BLOCKLIST
-        hybrid = cand.ai_score is not None
-        return _build(
-            ConfidenceExplanation,
-            None,
-            {
-                "source": cand.source,
-                "regex_score": cand.regex_score,
-                "ai_score": cand.ai_score,
-                "category": cand.category,
-                "pattern_active": True,
-                "hybrid_applied": True if hybrid else None,
-                "regex_hit_count": None,
-                "validation": cand.validation if listed else None,
-                "context_score": round2(cand.context) if listed else None,
-                "block_threshold": thresholds.block,
-                "allow_threshold": thresholds.allow,
-                "threshold_source": thresholds.source,
-                "final_score": cand.score,
-            },
-        )
+            breakdown[kind] = breakdown.get(kind, 0) + 1
+            if action == "BLOCK":
+                blocking.append(kind)
+            share = DETECTION_WEIGHT if listed else BLOCKLIST_WEIGHT
+            total += share * score
+            weight += share
+            spans.append((start, end, placeholder))
+        summary.total, summary.weight = total, weight
+        return detections, summary
 
     def _run_validators(
         self,
@@ -795,9 +969,19 @@ class Engine:
         text: str,
         mode: str,
         detections: list[DetectionResult],
-        placeholders: Placeholders,
+        summary: _Summary,
         report: ValidatorReport | list[ValidatorResult] | None,
+        ai_failures: dict[str, int],
     ) -> DetectResponse:
+        """TSZ's response: decision, messages, breakdown, redaction, overall confidence.
+
+        ``overall_confidence`` is :func:`~tsz_otel.engine.scoring.overall_confidence`
+        (detections weigh 1, blocklist hits 2, validator results 1.5): the
+        detections' part was summed in :meth:`_detections`, in the same order.
+        """
+        private = {"_restore_map": summary.restore_map, "_ai_failures": ai_failures}
+        if not detections and report is None:
+            return _construct(DetectResponse, _empty_response(text), set(_RESPONSE_FIELDS), private)
         messages: list[str] = []
         blocked = False
         validator_results: list[ValidatorResult] = []
@@ -809,37 +993,79 @@ class Engine:
             validator_results = list(report.results)
             blocked = bool(report.blocked)
             messages += list(report.messages)
-        breakdown: dict[str, int] = {}
-        for det in detections:
-            breakdown[det.type] = breakdown.get(det.type, 0) + 1
-            if det.action == "BLOCK":
-                blocked = True
-                messages.append(_BLOCK_MESSAGE + det.type)
+        if summary.blocking:
+            blocked = True
+            messages += [_BLOCK_MESSAGE + kind for kind in summary.blocking]
+        total, weight = summary.total, summary.weight
+        for result in validator_results:
+            total += VALIDATOR_WEIGHT * result.confidence_score
+            weight += VALIDATOR_WEIGHT
         if mode == "BLOCK" and detections:
             blocked = True
             messages.append(_MODE_MESSAGE)
-        if mode == "DETECT" or not detections:
-            redacted = text
-        else:
-            redacted = redact(
-                text, ((d.char_start or 0, d.char_end or 0, d.placeholder) for d in detections)
-            )
-        overall = overall_confidence(
-            ((d.type, d.confidence_score) for d in detections),
-            (r.confidence_score for r in validator_results),
-        )
-        return _build(
+        redacted = text if mode == "DETECT" or not detections else redact(text, summary.spans)
+        return _construct(
             DetectResponse,
-            _RESPONSE_DEFAULTS,
             {
                 "redacted_text": redacted,
                 "detections": detections,
                 "validator_results": validator_results,
-                "breakdown": breakdown,
+                "breakdown": summary.breakdown,
                 "blocked": blocked,
                 "contains_pii": bool(detections),
-                "overall_confidence": overall,
+                "overall_confidence": round2(total / weight) if weight else 0.0,
                 "message": "; ".join(dict.fromkeys(messages)) or None,
             },
-            {"_restore_map": placeholders.restore_map},
+            set(_RESPONSE_FIELDS),
+            private,
         )
+
+
+class _Summary:
+    """What the response needs from the detections, gathered while building them."""
+
+    __slots__ = ("blocking", "breakdown", "restore_map", "spans", "total", "weight")
+
+    def __init__(self, restore_map: dict[str, str]) -> None:
+        self.restore_map = restore_map
+        self.breakdown: dict[str, int] = {}
+        self.blocking: list[str] = []  # types of BLOCK detections, in order
+        self.spans: list[tuple[int, int, str]] = []  # (start, end, placeholder) to redact
+        self.total = 0.0
+        self.weight = 0.0
+
+
+def _clean_response(text: str, ai_failures: dict[str, int]) -> DetectResponse:
+    """The response to a text with nothing to report and no guardrail to run."""
+    return _construct(
+        DetectResponse,
+        _empty_response(text),
+        set(_RESPONSE_FIELDS),
+        {"_restore_map": {}, "_ai_failures": ai_failures},
+    )
+
+
+def _empty_response(text: str) -> dict[str, Any]:
+    """The response fields of a call with no detection and no guardrail."""
+    return {
+        "redacted_text": text,
+        "detections": [],
+        "validator_results": [],
+        "breakdown": {},
+        "blocked": False,
+        "contains_pii": False,
+        "overall_confidence": 0.0,
+        "message": None,
+    }
+
+
+def _ai_failures(batch: object) -> dict[str, int]:
+    """``ScoreBatch.failures`` (reason -> count) of an AI scorer's batch, if it has one."""
+    failures = getattr(batch, "failures", None)
+    return {str(reason): int(count) for reason, count in failures.items()} if failures else {}
+
+
+def _ai_error(exc: Exception, matches: Sequence[Match]) -> _AIOutcome:
+    """A scorer that raised: regex scores for all, counted as ``error`` fallbacks."""
+    _logger.warning("AI scoring failed (%s); using regex scores", type(exc).__name__)
+    return None, {"error": len(matches)}

@@ -13,8 +13,14 @@ Pipeline
    when the text contains invisible characters (zero-width, bidi controls, Unicode tags) or
    letter-spaced words (``i g n o r e``) is a second view built with those removed, keeping a
    segment map back to the original offsets.
-2. **Prefilter**: one RE2 set pass over the folded text tells which anchor words occur. Text
-   without any anchor costs only the translate and that pass (a few microseconds per KB).
+2. **Gate** (the C-level prefilter, see the "Gate" section below): every family regex is
+   relaxed at import into RE2 necessary conditions. One RE2 set pass over the folded text
+   (ASCII text is folded straight to bytes) tells which families *can* match; families with
+   gaps between word lists are confirmed by one more small RE2 pass. Text where no family
+   can match and no encoded run, invisible character or transform cue occurs costs the fold
+   and that pass; weak words alone ("system", "rules", "ignore") never get further. Only
+   the families that passed run below, and the anchor index (a second RE2 set of every
+   anchor word) is consulted for their positions only then.
 3. **Families** run only where their anchors are: verb + qualifier + object triplets
    ("ignore" + "all previous" + "instructions", in 13 languages and their word orders),
    "no restrictions" personas, hand-written rules (role delimiters, hidden addresses to the AI,
@@ -52,15 +58,14 @@ benign reading of the pair.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import codecs
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
@@ -205,9 +210,13 @@ _SPACED = re.compile(r"(?<!\w)(?:\w[ .\-_*|/]){2,}\w(?!\w)")
 _MAX_DELETION_RUNS = 65536
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _View:
-    """A scan view of a text and the way back to the text's own offsets."""
+    """A scan view of a text and the way back to the text's own offsets.
+
+    Per-call values like this one are plain (not frozen) slotted dataclasses: a frozen one
+    costs four times as much to build on the hot path. They are never changed once built.
+    """
 
     raw: str
     folded: str
@@ -388,13 +397,19 @@ class _Probe:
         )
 
     def _literal(self, text: str, lo: int, hi: int) -> list[int]:
-        size = len(self.text)
+        needle = self.text
+        size = len(needle)
+        last = len(text) - size  # an occurrence starting here ends the text
+        left, right = self.left, self.right
         out: list[int] = []
-        i = text.find(self.text, lo, hi)
+        i = text.find(needle, lo, hi)
         while i >= 0 and len(out) < MAX_POSITIONS:
-            if self._edges_ok(text, i, i + size):
+            # ``_edges_ok`` inlined: this loop runs for every occurrence of every item
+            if (not left or i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and (
+                not right or i >= last or not (text[i + size].isalnum() or text[i + size] == "_")
+            ):
                 out.append(i)
-            i = text.find(self.text, i + 1, hi)
+            i = text.find(needle, i + 1, hi)
         return out
 
     def _flexible(self, regex: re.Pattern[str], text: str, lo: int, hi: int) -> list[int]:
@@ -411,7 +426,7 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Hits:
     """What the prefilter found in one chunk ``[start, end)`` of the folded text."""
 
@@ -462,7 +477,7 @@ class _AnchorIndex:
             entries = frozenset(self._fallback(text))
         if not entries:
             return _Hits(start, start + len(text), entries, entries)
-        groups = frozenset(g for e in entries for g in self._entry_groups[e])
+        groups = frozenset(chain.from_iterable(map(self._entry_groups.__getitem__, entries)))
         return _Hits(start, start + len(text), entries, groups)
 
     def _fallback(self, text: str) -> Iterator[int]:
@@ -534,7 +549,7 @@ class _IndexBuilder:
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Signal:
     """One weighted piece of evidence, in the scanned text's own offsets."""
 
@@ -550,8 +565,14 @@ class _Signal:
 _QUESTION = re.compile(R.QUESTION_OPENERS)
 _QUOTING = re.compile(R.QUOTING_PREFIX)
 _DEFENSIVE = re.compile(R.DEFENSIVE_PREFIX)
+#: The substring guards of the two dampeners, each as one search (any of them occurs).
+_QUOTING_GUARDS = re.compile("|".join(map(re.escape, R.QUOTING_GUARDS)))
+_DEFENSIVE_GUARDS = re.compile("|".join(map(re.escape, R.DEFENSIVE_GUARDS)))
 _SPACES = re.compile(r"[\s\-]+")
-_LAST_WORDS = re.compile(r"([\w']+)\s+(?:([\w']+)\s+)?$")
+#: The last two words before trailing whitespace, read on the reversed text: the same groups
+#: as ``([\w']+)\s+(?:([\w']+)\s+)?$`` searched forwards, without its quadratic scan.
+_LAST_WORDS_REVERSED = re.compile(r"\s+([\w']+)(?:\s+([\w']+))?")
+_TERMINATOR = re.compile(f"[{re.escape(_TERMINATORS)}]")
 
 
 @dataclass(slots=True)
@@ -562,32 +583,31 @@ class _Context:
     negators: _WordSet
     self_refs: _WordSet
     factors: dict[tuple[int, int, bool], float] = field(default_factory=dict)
+    starts: dict[int, int] = field(default_factory=dict)
 
     def sentence_start(self, pos: int) -> int:
-        text = self.view.folded
-        lo = max(0, pos - 300)
-        best = -1
-        for t in _TERMINATORS:
-            best = max(best, text.rfind(t, lo, pos))
-        return best + 1 if best >= 0 else lo
+        """Just after the last terminator in the 300 characters before ``pos``, or where
+        that window starts."""
+        found = self.starts.get(pos)
+        if found is None:
+            lo = max(0, pos - 300)
+            m = _TERMINATOR.search(self.view.folded[lo:pos][::-1])
+            found = self.starts[pos] = pos - m.start() if m else lo
+        return found
 
     def sentence_end(self, pos: int) -> int:
         text = self.view.folded
         hi = min(len(text), pos + 300)
-        best = hi
-        for t in _TERMINATORS:
-            i = text.find(t, pos, best)
-            if i >= 0:
-                best = i
-        return best
+        m = _TERMINATOR.search(text, pos, hi)
+        return m.start() if m else hi
 
     def negated(self, start: int, negators: _WordSet) -> bool:
         """Whether one of the two words right before ``start`` (whitespace only in between)
         is a negator: "never reveal ...", "you must not ever ignore ..."."""
         text = self.view.folded
         head = text[max(self.sentence_start(start), start - 40) : start]
-        m = _LAST_WORDS.search(head)
-        return m is not None and any(negators.has(w) for w in m.groups() if w)
+        m = _LAST_WORDS_REVERSED.match(head[::-1])
+        return m is not None and any(negators.has(w[::-1]) for w in m.groups() if w)
 
     def factor(self, start: int, end: int, interrogative_ok: bool) -> float:
         """Dampening from the sentence around a phrase (see the module docstring)."""
@@ -600,10 +620,10 @@ class _Context:
         text = self.view.folded
         head = text[self.sentence_start(start) : start]
         factor = 1.0
-        if any(w in head for w in R.DEFENSIVE_GUARDS) and _DEFENSIVE.search(head):
+        if _ends_like(_DEFENSIVE, head, _DEFENSIVE_GUARDS):
             factor *= R.DEFENSIVE_FACTOR
         before = text[max(0, start - 80) : start]
-        if any(w in before for w in R.QUOTING_GUARDS) and _QUOTING.search(before):
+        if _ends_like(_QUOTING, before, _QUOTING_GUARDS):
             factor *= R.QUOTING_FACTOR
         if not interrogative_ok and _QUESTION.match(head):
             stop = self.sentence_end(end)
@@ -612,8 +632,28 @@ class _Context:
         return factor
 
 
+def _ends_like(regex: re.Pattern[str], text: str, guards: re.Pattern[str]) -> bool:
+    """``guards.search(text) and regex.search(text)`` for a dampener regex that ends in
+    ``$`` (``guards``: its substring guards as one alternation): its RE2 relaxation
+    (linear, end-anchored) answers "no" first for most long texts."""
+    if len(text) >= _TAIL_CHECK_FROM:
+        tail = _C.tails.get(regex.pattern)
+        if tail is not None and not tail(text):
+            return False
+    return guards.search(text) is not None and regex.search(text) is not None
+
+
+_TAIL_CHECK_FROM = 64  # shorter texts: the guards and the regex alone are cheaper
+
+
 class _Matcher(Protocol):
     """A family matcher, run at the positions of its ``lead`` anchor group."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def regex(self) -> re.Pattern[str]: ...
 
     @property
     def lead(self) -> int: ...
@@ -974,12 +1014,1077 @@ def _rules(index: _IndexBuilder) -> Iterator[_Phrase]:
         )
 
 
+# ------------------------------------------------------------------------------------------
+# Gate: every matcher's regex as RE2 necessary conditions (the C-level prefilter)
+# ------------------------------------------------------------------------------------------
+#
+# A matcher can only fire where its own regex matches, so a *relaxation* of that regex (a
+# pattern that matches wherever it does, and maybe elsewhere) is a sound prefilter for it. The
+# relaxation is derived from CPython's parse of each rule regex: look-arounds and anchors are
+# dropped, or kept as RE2 ``\b`` where that is provably weaker; classes keep their exact ASCII
+# members and admit every non-ASCII character where Python's Unicode classes would; raw-text
+# rules see the image of their classes under :func:`fold`. A "gate" has two stages:
+#
+# 1. one ``re2.Set`` over short *segments*: pieces of each regex between the gaps that can
+#    span words, without separator runs at their edges. Segments start at a word boundary or
+#    at punctuation wherever that can be proven, which keeps the set's DFA as small as a word
+#    list's (a thread that may start inside any word multiplies the DFA's states);
+# 2. a matcher whose segments all occur is confirmed by its whole relaxed regex (one small
+#    RE2 program each), unless its single segment already is that regex.
+#
+# Text for which no primary matcher and no special cue (encoded run, invisible character,
+# letter spacing, transform word) passes costs one fold and one set pass; the anchor index
+# and the Python matchers run only for the rest, and only the matchers that passed.
+
+_PARSER: Any = getattr(re, "_parser", None)
+_SRE: Any = getattr(re, "_constants", None)
+GATE_MAX_COUNT = 64  # bounded repeats above this become unbounded in a gate
+_ASCII_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
+_WORD_LOCAL = _ASCII_WORD | frozenset(b" -'")
+_NON_WORD = frozenset(range(128)) - _ASCII_WORD
+_BEFORE_WORD = "(?:^|[^0-9A-Za-z_])"  # RE2: the text's start or a non-(ASCII-)word character
+_AFTER_WORD = "(?:[^0-9A-Za-z_]|$)"
+_LETTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_MAX_CODEPOINT = 0x10FFFF
+_NARROW = 4  # a class with more ASCII members than this is a broad segment edge
+_MAX_LITERAL_SETS = 2  # literal conditions added to a gate's segments
+_MAX_ALTERNATIVES = 8  # a literal set from an alternation may hold this many strings
+_INLINE_GAP_WORDS = 8  # a whole regex with one gap of at most this many words is stage 1
+_STAGE1_MEM = 64 << 20
+_STAGE2_MEM = 8 << 20
+_STAGE2_SHARED_MEM = 32 << 20
+_NO_ENTRIES: frozenset[int] = frozenset()
+_ASCII_CHARS = "".join(map(chr, range(128)))
+#: Non-ASCII characters CPython's ignore-case matching takes for ASCII letters (İ ı ſ K).
+_CASE_TWINS = "\u0130\u0131\u017f\u212a"
+#: Folded form of each ASCII character, and every non-ASCII character the fold table changes.
+_FOLD_OF_ASCII = tuple(_FOLD.get(c, chr(c)) for c in range(128))
+_FOLD_KEYS = "".join(chr(c) for c in sorted(_FOLD) if c >= 0x80)
+
+
+class _GateError(Exception):
+    """A regex construct the gate cannot relax (its matcher then always runs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Chars:
+    """What one atom matches as RE2 sees it: exact ASCII members plus either every non-ASCII
+    character (``wide``) or the listed non-ASCII ranges."""
+
+    ascii: frozenset[int]
+    wide: bool = False
+    extra: tuple[tuple[int, int], ...] = ()
+
+    def render(self) -> str:
+        if len(self.ascii) == 1 and not self.wide and not self.extra:
+            (code,) = self.ascii
+            return chr(code) if chr(code).isalnum() else f"\\x{{{code:x}}}"
+        ranges = _runs(sorted(self.ascii))
+        ranges.extend([(0x80, _MAX_CODEPOINT)] if self.wide else self.extra)
+        if not ranges:
+            raise _GateError("empty class")
+        body = "".join(
+            f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in ranges
+        )
+        return f"[{body}]"
+
+
+def _runs(codes: Sequence[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class _Frag:
+    """A relaxed piece of regex: RE2 source, whether it can match empty, and the characters
+    a non-empty match can start / end with (ASCII ones, and whether non-ASCII ones too)."""
+
+    src: str
+    nullable: bool
+    first: frozenset[int] = frozenset()
+    last: frozenset[int] = frozenset()
+    first_wide: bool = False
+    last_wide: bool = False
+    word_local: bool = False  # a segment of word characters only (cheap in the DFA unanchored)
+
+    @property
+    def first_word(self) -> bool:
+        """Every match starts with an ASCII word character (so ``\\b`` before it is
+        weaker than a Unicode word boundary or a not-a-word look-behind)."""
+        return (
+            not self.nullable and bool(self.first) and self.first <= _ASCII_WORD
+        ) and not self.first_wide
+
+    @property
+    def last_word(self) -> bool:
+        return (
+            not self.nullable and bool(self.last) and self.last <= _ASCII_WORD
+        ) and not self.last_wide
+
+    @property
+    def anchored(self) -> bool:
+        """A DFA thread for it can only start at a word boundary or at a non-word character."""
+        return self.src.startswith("\\b") or not (self.first & _ASCII_WORD)
+
+    @property
+    def cheap(self) -> bool:
+        """Fit for the stage 1 set: anchored, or word characters only (its unanchored threads
+        then follow the current word, like the anchored ones, instead of multiplying the
+        DFA's states across words)."""
+        return self.anchored or self.word_local
+
+    def bounded(self, left: bool, right: bool) -> _Frag:
+        """With a word edge added on the sides where a non-word character (or the text's
+        edge) is known to be: ``\\b`` before / after ASCII word characters; where non-ASCII
+        letters may stand too (RE2's ``\\b`` is ASCII-only), the neighbouring character
+        itself, "any but an ASCII word character" (a segment's edge only: it consumes)."""
+        src, first, last = self.src, self.first, self.last
+        first_wide, last_wide = self.first_wide, self.last_wide
+        if left and not src.startswith(("\\b", _BEFORE_WORD)):
+            if self.first_word:
+                src = "\\b" + src
+            elif not self.nullable and self.first <= _ASCII_WORD:  # and non-ASCII letters
+                src = _BEFORE_WORD + src
+                first, first_wide = _NON_WORD, True
+        if right and not src.endswith(("\\b", _AFTER_WORD)):
+            if self.last_word:
+                src += "\\b"
+            elif not self.nullable and self.last <= _ASCII_WORD:
+                src += _AFTER_WORD
+                last, last_wide = _NON_WORD, True
+        return _Frag(src, self.nullable, first, last, first_wide, last_wide)
+
+
+_EMPTY = _Frag("", True)
+_Item = tuple[Any, Any, int]  # (opcode, argument, flags) of a parsed regex
+
+
+class _Relaxer:
+    """Relaxes parsed CPython regexes into RE2 source (build time only).
+
+    ``image``: the regex is matched against raw text but the gate sees folded text, so every
+    class becomes the set of folded forms of its members. ``ascii_only``: the gate variant
+    for ASCII text (alternatives that need a non-ASCII character are pruned).
+    """
+
+    def __init__(self, image: bool, ascii_only: bool) -> None:
+        self.image = image
+        self.ascii_only = ascii_only
+        self._chars: dict[tuple[Any, Any, int], _Chars] = {}
+        self._atoms: dict[tuple[Any, Any, int], _Frag | None] = {}
+        # per pattern, keyed by (id of a parse-tree node, flags): relaxed nodes, gaps
+        self._nodes: dict[tuple[int, int], _Frag | None] = {}
+        self._gaps: dict[tuple[int, int], bool] = {}
+        self._seqs: dict[tuple[tuple[Any, int, int], ...], _Frag | None] = {}
+
+    def reset(self) -> None:
+        """Forget the per-pattern memos (keyed by parse-tree object ids)."""
+        self._nodes.clear()
+        self._gaps.clear()
+        self._seqs.clear()
+
+    # -- characters -------------------------------------------------------------------------
+
+    def chars(self, op: Any, av: Any, flags: int) -> _Chars:
+        flags &= re.IGNORECASE | re.DOTALL
+        key = (op, tuple(av) if isinstance(av, list) else av, flags)
+        found = self._chars.get(key)
+        if found is None:
+            src, wide, extra = _class_source(op, av)
+            rx = re.compile(src, flags)
+            if flags & re.IGNORECASE:
+                if extra:
+                    wide = True  # case variants of non-ASCII characters: stay safe
+                # non-ASCII characters that ignore-case matching equates with ASCII letters
+                extra = extra + [(ord(c), ord(c)) for c in rx.findall(_CASE_TWINS)]
+            found = self._chars[key] = self._members(rx, wide, extra)
+        return found
+
+    def _members(self, rx: re.Pattern[str], wide: bool, extra: list[tuple[int, int]]) -> _Chars:
+        members = frozenset(map(ord, rx.findall(_ASCII_CHARS)))
+        if self.image:
+            members = frozenset(ord(_FOLD_OF_ASCII[c]) for c in members)
+            folded = {_FOLD[ord(k)] for k in rx.findall(_FOLD_KEYS)}
+            members |= {ord(f) for f in folded if f.isascii()}
+            wide = wide or any(not f.isascii() for f in folded)
+        if self.ascii_only:
+            return _Chars(members)
+        return _Chars(members, wide, () if wide else tuple(extra))
+
+    def universe(self, items: Iterable[_Item]) -> frozenset[int]:
+        """ASCII characters any atom inside ``items`` can match."""
+        out: set[int] = set()
+        for op, av, flags in items:
+            if op in _ATOMS:
+                out |= self.chars(op, av, flags).ascii
+            else:
+                for sub in _children(op, av, flags):
+                    out |= self.universe(sub)
+        return frozenset(out)
+
+    def spans_words(self, item: _Item) -> bool:
+        """Whether the item holds a repeat that can run across words (a gap): its DFA thread
+        would stay alive for a whole sentence, so gaps are left to stage 2."""
+        op, av, flags = item
+        if op in _ATOMS or op in _ZERO_WIDTH:
+            return False
+        key = (id(av), flags)
+        if key not in self._gaps:
+            found = False
+            if op in _REPEATS and av[1] > 1:
+                universe = self.universe(_children(op, av, flags)[0])
+                found = 0x20 in universe and bool(universe & _LETTERS)
+            self._gaps[key] = found or any(
+                self.spans_words(i) for sub in _children(op, av, flags) for i in sub
+            )
+        return self._gaps[key]
+
+    def broad(self, item: _Item) -> bool:
+        """A repeat or a wide class: poor selectivity, many DFA states (a segment edge)."""
+        op, av, flags = item
+        if op in _REPEATS:
+            return True
+        if op in _ATOMS:
+            chars = self.chars(op, av, flags)
+            return chars.wide or len(chars.ascii) > _NARROW
+        return False
+
+    def literal_char(self, item: _Item) -> str | None:
+        """The one character an atom matches (exactly, as RE2 sees it), else None."""
+        op, av, flags = item
+        if op not in _ATOMS:
+            return None
+        chars = self.chars(op, av, flags)
+        if len(chars.ascii) == 1 and not chars.wide and not chars.extra:
+            return chr(next(iter(chars.ascii)))
+        if not chars.ascii and not chars.wide and len(chars.extra) == 1:
+            lo, hi = chars.extra[0]
+            return chr(lo) if lo == hi else None
+        return None
+
+    def non_word_at(self, items: Sequence[_Item], edge: int, step: int) -> bool:
+        """Whether the character before (``step`` -1) or after (+1) position ``edge`` of the
+        concatenation ``items`` is never an ASCII word character (or there is none): walking
+        away from the edge over items that only match non-word characters, until one must
+        match something or an assertion settles it."""
+        k = edge - 1 if step < 0 else edge
+        while 0 <= k < len(items):
+            item = items[k]
+            if _zero_width_only(item):
+                if self._settles(item, step):
+                    return True
+            else:
+                frag = self.seq([item])
+                if frag is None:
+                    return True  # it cannot match: nothing is ever next to the edge
+                touching = frag.last if step < 0 else frag.first
+                if touching & _ASCII_WORD:
+                    return False
+                if not frag.nullable:
+                    return True
+            k += step
+        return False
+
+    def _settles(self, item: _Item, step: int) -> bool:
+        """Whether a zero-width item guarantees a non-word character (or the text's edge) on
+        its ``step`` side."""
+        op, av, flags = item
+        if op == _SRE.AT:  # (a ``\b`` says nothing alone: it depends on the other side)
+            return av in (_STARTS if step < 0 else _ENDS)
+        if op == _SRE.ASSERT_NOT or op == _SRE.ASSERT:
+            direction, sub = av
+            if (direction < 0) != (step < 0) or not sub.data:
+                return False
+            atom = sub.data[-1] if step < 0 else sub.data[0]
+            if atom[0] not in _ATOMS:
+                return False
+            if op == _SRE.ASSERT_NOT:
+                return len(sub.data) == 1 and self._excludes_word(atom, flags)
+            return not (self.chars(atom[0], atom[1], flags).ascii & _ASCII_WORD)
+        subs = _children(op, av, flags)
+        return bool(subs) and all(any(self._settles(i, step) for i in s) for s in subs)
+
+    # -- relaxed source ---------------------------------------------------------------------
+
+    def atom(self, op: Any, av: Any, flags: int) -> _Frag | None:
+        key = (op, tuple(av) if isinstance(av, list) else av, flags)
+        if key not in self._atoms:
+            chars = self.chars(op, av, flags)
+            if not chars.ascii and not chars.wide and not chars.extra:
+                self._atoms[key] = None  # nothing it can match in this text variant
+            else:
+                wide = chars.wide or bool(chars.extra)
+                self._atoms[key] = _Frag(
+                    chars.render(), False, chars.ascii, chars.ascii, wide, wide
+                )
+        return self._atoms[key]
+
+    def seq(self, items: Sequence[_Item]) -> _Frag | None:
+        """A concatenation; zero-width items become ``\\b`` where that is weaker, else go."""
+        key = tuple((op, av if isinstance(av, int) else id(av), fl) for op, av, fl in items)
+        if key not in self._seqs:
+            found = self.parts(items)
+            if found is None:
+                self._seqs[key] = None
+            else:
+                parts, real = found
+                self._seqs[key] = _concat("".join(parts), real) if real else _EMPTY
+        return self._seqs[key]
+
+    def parts(self, items: Sequence[_Item]) -> tuple[list[str], list[_Frag]] | None:
+        """The RE2 source of each item of a concatenation, and the relaxed non-zero-width
+        items; None when one cannot match."""
+        frags: list[_Frag | None] = []
+        for op, av, flags in items:
+            if op in _ZERO_WIDTH:
+                frags.append(None)
+                continue
+            frag = self.node(op, av, flags)
+            if frag is None:
+                return None
+            frags.append(frag)
+        parts: list[str] = []
+        for k, (op, av, flags) in enumerate(items):
+            frag = frags[k]
+            if frag is not None:
+                parts.append(frag.src)
+                continue
+            before = frags[k - 1] if k > 0 else None
+            after = frags[k + 1] if k + 1 < len(frags) else None
+            parts.append(self._zero_width(op, av, flags, before, after))
+        return parts, [f for f in frags if f is not None]
+
+    def _zero_width(
+        self, op: Any, av: Any, flags: int, before: _Frag | None, after: _Frag | None
+    ) -> str:
+        """``\\b`` when the assertion implies an RE2 (ASCII) word boundary, else nothing."""
+        starts_word = after is not None and after.first_word
+        ends_word = before is not None and before.last_word
+        if op == _SRE.AT and av == _SRE.AT_BOUNDARY:
+            return "\\b" if (starts_word or ends_word) and not self.image else ""
+        if op == _SRE.ASSERT_NOT:
+            direction, sub = av
+            if (
+                len(sub.data) == 1
+                and sub.data[0][0] in _ATOMS
+                and self._excludes_word(sub.data[0], flags)
+            ):
+                if (direction < 0 and starts_word) or (direction > 0 and ends_word):
+                    return "\\b"
+        return ""
+
+    def _excludes_word(self, item: tuple[Any, Any], flags: int) -> bool:
+        """Whether a character outside this class is never seen as an ASCII word character
+        (in image mode: never folds to one)."""
+        src, _, _ = _class_source(*item)
+        rx = re.compile(src, flags & (re.IGNORECASE | re.DOTALL))
+        outside = list(rx.sub("", _ASCII_CHARS))
+        if self.image:
+            outside = [_FOLD_OF_ASCII[ord(c)] for c in outside]
+            outside.extend(_FOLD[ord(k)] for k in rx.sub("", _FOLD_KEYS))
+        return not any(len(c) == 1 and ord(c) in _ASCII_WORD for c in outside)
+
+    def node(self, op: Any, av: Any, flags: int) -> _Frag | None:
+        if op in _ATOMS:
+            return self.atom(op, av, flags)
+        if op in _ZERO_WIDTH:
+            return _EMPTY
+        key = (id(av), flags)
+        if key not in self._nodes:
+            self._nodes[key] = self._structure(op, av, flags)
+        return self._nodes[key]
+
+    def _structure(self, op: Any, av: Any, flags: int) -> _Frag | None:
+        if op == _SRE.BRANCH:
+            return _branch([self.seq(alt) for alt in _children(op, av, flags)])
+        if op == _SRE.GROUPREF_EXISTS:
+            return _branch([self.seq(alt) for alt in _children(op, av, flags)] + [_EMPTY])
+        if op == _SRE.SUBPATTERN or op == _SRE.ATOMIC_GROUP:
+            frag = self.seq(_children(op, av, flags)[0])
+            return None if frag is None else _wrap(frag, frag.src and f"(?:{frag.src})")
+        if op in _REPEATS:
+            return _repeat(av[0], av[1], self.seq(_items(av[2].data, flags)))
+        raise _GateError(f"unsupported regex construct {op}")
+
+
+def _concat(src: str, frags: Sequence[_Frag]) -> _Frag:
+    """Start / end characters of a concatenation of ``frags`` (zero-width items left out)."""
+    first: set[int] = set()
+    last: set[int] = set()
+    first_wide = last_wide = False
+    for f in frags:
+        first |= f.first
+        first_wide = first_wide or f.first_wide
+        if not f.nullable:
+            break
+    for f in reversed(frags):
+        last |= f.last
+        last_wide = last_wide or f.last_wide
+        if not f.nullable:
+            break
+    nullable = all(f.nullable for f in frags)
+    return _Frag(src, nullable, frozenset(first), frozenset(last), first_wide, last_wide)
+
+
+def _wrap(frag: _Frag, src: str) -> _Frag:
+    return _Frag(src, frag.nullable, frag.first, frag.last, frag.first_wide, frag.last_wide)
+
+
+def _branch(alts: Sequence[_Frag | None]) -> _Frag | None:
+    real = [a for a in alts if a is not None]
+    if not real:
+        return None
+    return _Frag(
+        "(?:" + "|".join(a.src for a in real) + ")",
+        any(a.nullable for a in real),
+        frozenset().union(*(a.first for a in real)),
+        frozenset().union(*(a.last for a in real)),
+        any(a.first_wide for a in real),
+        any(a.last_wide for a in real),
+    )
+
+
+def _repeat(lo: int, hi: int, body: _Frag | None) -> _Frag | None:
+    if body is None:
+        return _EMPTY if lo == 0 else None
+    if hi == 0 or not body.src:
+        return _EMPTY
+    lo = min(lo, GATE_MAX_COUNT)
+    if hi > GATE_MAX_COUNT:  # also unbounded (MAXREPEAT)
+        quant = "*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}"
+    elif (lo, hi) == (1, 1):
+        quant = ""
+    else:
+        quant = "?" if (lo, hi) == (0, 1) else f"{{{lo},{hi}}}"
+    frag = _wrap(body, f"(?:{body.src}){quant}")
+    if lo == 0 and not frag.nullable:
+        frag = _Frag(frag.src, True, frag.first, frag.last, frag.first_wide, frag.last_wide)
+    return frag
+
+
+def _class_source(op: Any, av: Any) -> tuple[str, bool, list[tuple[int, int]]]:
+    """CPython source of a one-character atom, whether it admits arbitrary non-ASCII
+    characters, and the non-ASCII ranges it names explicitly."""
+    if op == _SRE.LITERAL:
+        return re.escape(chr(av)), False, ([(av, av)] if av >= 0x80 else [])
+    if op == _SRE.NOT_LITERAL:
+        return f"[^{re.escape(chr(av))}]", True, []
+    if op == _SRE.ANY:
+        return ".", True, []
+    parts: list[str] = []
+    extra: list[tuple[int, int]] = []
+    negate = wide = False
+    for iop, iav in av:
+        if iop == _SRE.NEGATE:
+            negate = wide = True
+        elif iop == _SRE.LITERAL:
+            parts.append(re.escape(chr(iav)))
+            if iav >= 0x80:
+                extra.append((iav, iav))
+        elif iop == _SRE.RANGE:
+            lo, hi = iav
+            parts.append(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}")
+            if hi >= 0x80:
+                extra.append((max(lo, 0x80), hi))
+        elif iop == _SRE.CATEGORY:
+            parts.append(_CATEGORIES[iav])
+            wide = True
+        else:
+            raise _GateError(f"unsupported class item {iop}")
+    return "[" + ("^" if negate else "") + "".join(parts) + "]", wide, extra
+
+
+def _children(op: Any, av: Any, flags: int) -> list[list[_Item]]:
+    """Sub-sequences of a structural node, each with the flags in force inside it."""
+    if op == _SRE.BRANCH:
+        return [_items(alt.data, flags) for alt in av[1]]
+    if op == _SRE.GROUPREF_EXISTS:
+        return [_items(p.data, flags) for p in av[1:] if p is not None]
+    if op == _SRE.SUBPATTERN:
+        _, add, drop, sub = av
+        return [_items(sub.data, (flags | add) & ~drop)]
+    if op == _SRE.ATOMIC_GROUP:
+        return [_items(av.data, flags)]
+    if op in _REPEATS:
+        return [_items(av[2].data, flags)]
+    return []
+
+
+def _items(data: Iterable[tuple[Any, Any]], flags: int) -> list[_Item]:
+    return [(op, av, flags) for op, av in data]
+
+
+def _flatten(items: Sequence[_Item]) -> list[_Item]:
+    """The top-level concatenation with groups around a concatenation inlined."""
+    out: list[_Item] = []
+    for op, av, flags in items:
+        if op == _SRE.SUBPATTERN:
+            out.extend(_flatten(_children(op, av, flags)[0]))
+        else:
+            out.append((op, av, flags))
+    return out
+
+
+def _nullable(item: _Item) -> bool:
+    op, av, flags = item
+    if op in _ZERO_WIDTH or op == _SRE.GROUPREF_EXISTS:
+        return True
+    if op in _ATOMS:
+        return False
+    if op in _REPEATS and av[0] == 0:
+        return True
+    subs = _children(op, av, flags)
+    if op == _SRE.BRANCH:
+        return any(all(_nullable(i) for i in s) for s in subs)
+    return all(all(_nullable(i) for i in s) for s in subs)
+
+
+def _zero_width_only(item: _Item) -> bool:
+    """An assertion, or a group / alternation made of assertions only."""
+    op, av, flags = item
+    if op in _ZERO_WIDTH:
+        return True
+    if op in _ATOMS or op in _REPEATS:
+        return False
+    subs = _children(op, av, flags)
+    return bool(subs) and all(s and all(_zero_width_only(i) for i in s) for s in subs)
+
+
+def _kept(items: Sequence[_Item], lo: int, hi: int) -> tuple[int, int] | None:
+    """The part of ``items[lo:hi]`` between its first and last item that cannot match empty,
+    with the look-arounds next to it; None when every item can match empty."""
+    solid = [k for k in range(lo, hi) if not _nullable(items[k])]
+    if not solid:
+        return None
+    a, b = solid[0], solid[-1] + 1
+    while a > lo and items[a - 1][0] in _ZERO_WIDTH:
+        a -= 1
+    while b < hi and items[b][0] in _ZERO_WIDTH:
+        b += 1
+    return a, b
+
+
+@dataclass(frozen=True, slots=True)
+class _GateSpec:
+    """A matcher's gate in one text variant: segments (all must occur) and, when they are
+    weaker than the whole relaxed regex, that regex for stage 2 (``raw``: matched against the
+    raw text). ``None`` segments: the matcher cannot match such text at all."""
+
+    segments: tuple[str, ...] | None
+    whole: str | None
+    raw: bool = False
+    #: the RE2 source of each top-level item of the whole regex (folded ones only)
+    parts: tuple[str, ...] = ()
+
+
+def _gate_spec(parsed: Any, relaxer: _Relaxer) -> _GateSpec:
+    """The gate of one parsed regex (``re._parser.parse``) for one text variant."""
+    relaxer.reset()
+    items = _flatten(_items(parsed.data, parsed.state.flags))
+    kept = _kept(items, 0, len(items))
+    whole = relaxer.seq(items[kept[0] : kept[1]]) if kept else None
+    segments = _segments(relaxer, items)
+    if segments is None or whole is None or kept is None:
+        return _GateSpec(None, None)
+    chosen = [s for s in segments if s[0].cheap] or segments
+    if not chosen:
+        raise _GateError("no segment")
+    srcs = tuple(dict.fromkeys(s[0].src for s in chosen))
+    found = relaxer.parts(items[kept[0] : kept[1]])
+    parts = tuple(p for p in found[0] if p) if found else ()
+    if srcs == (whole.src,) or _proximity_only(relaxer, items[kept[0] : kept[1]], whole):
+        return _GateSpec((whole.src,), None, parts=parts)
+    covered = {k for _, lo, hi in chosen for k in range(lo, hi)}
+    literals = _literal_sets(relaxer, items, range(*kept), covered)
+    conditions = (*srcs, *(_literal_entry(lits) for lits in literals))
+    return _GateSpec(conditions, whole.src, parts=parts)
+
+
+def _implied(specs: Sequence[_GateSpec | None]) -> list[_GateSpec | None]:
+    """Gates with the stage 1 regexes of other gates added where those are a contiguous
+    part of their own whole regex ("you ... no rules" contains "no ... rules"): a stage 1
+    miss of the part then rules the whole out before stage 2."""
+    whole_in_stage1 = [
+        s for s in specs if s and s.whole is None and s.segments and len(s.parts) > 1
+    ]
+    out: list[_GateSpec | None] = []
+    for spec in specs:
+        if spec is None or spec.whole is None or spec.raw or spec.segments is None:
+            out.append(spec)
+            continue
+        extra = [
+            s.segments[0]
+            for s in whole_in_stage1
+            if s.segments and _contains(spec.parts, s.parts) and s.parts != spec.parts
+        ]
+        out.append(replace(spec, segments=(*spec.segments, *extra)) if extra else spec)
+    return out
+
+
+def _contains(parts: Sequence[str], run: Sequence[str]) -> bool:
+    """Whether ``run`` is a contiguous stretch of ``parts``."""
+    size = len(run)
+    return any(list(parts[i : i + size]) == list(run) for i in range(len(parts) - size + 1))
+
+
+def _literal_entry(strings: Sequence[str]) -> str:
+    """RE2 source matching any of ``strings`` literally."""
+    return "(?:" + "|".join("".join(map(_re2_char, s)) for s in strings) + ")"
+
+
+def _re2_char(char: str) -> str:
+    return char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
+
+
+def _proximity_only(relaxer: _Relaxer, items: Sequence[_Item], whole: _Frag) -> bool:
+    """Whether the whole regex goes into stage 1 itself: it is anchored and has a single gap
+    of a few words (two word lists near each other, like "ignore ... instructions"). Such
+    a pair costs the set's DFA next to nothing, while its parts alone are common words that
+    would send ordinary prose to stage 2."""
+    if not whole.anchored:
+        return False
+    gaps = [item for item in items if relaxer.spans_words(item)]
+    return len(gaps) == 1 and gaps[0][0] in _REPEATS and gaps[0][1][1] <= _INLINE_GAP_WORDS
+
+
+def _literal_sets(
+    relaxer: _Relaxer, items: Sequence[_Item], span: range, covered: set[int]
+) -> tuple[tuple[str, ...], ...]:
+    """More stage 1 conditions: sets of strings, one string of each set occurring in every
+    match, taken from the parts of the regex its segments do not cover (runs of literal
+    characters, alternations). Literal strings are cheap for the set's DFA even where a
+    segment would not be (a thread lives for one string at most). The most selective few."""
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for k in [*span, -1]:
+        item = items[k] if k >= 0 else None
+        if item is not None and k not in covered:
+            char = relaxer.literal_char(item)
+            if char is not None:
+                run.append(char)
+                continue
+            if item[0] in _ZERO_WIDTH:
+                continue
+        if run:
+            found.append(("".join(run),))
+            run = []
+        if item is not None and k not in covered:
+            inner = _required(relaxer, [item])
+            if inner:
+                found.append(inner)
+    found.sort(key=_literal_score, reverse=True)
+    return tuple(found[:_MAX_LITERAL_SETS])
+
+
+def _required(relaxer: _Relaxer, items: Sequence[_Item]) -> tuple[str, ...] | None:
+    """The most selective set of strings one of which every match of ``items`` contains."""
+    best: tuple[str, ...] | None = None
+    run: list[str] = []
+    for item in [*items, None]:
+        if item is not None:
+            char = relaxer.literal_char(item)
+            if char is not None:
+                run.append(char)
+                continue
+            if item[0] in _ZERO_WIDTH:
+                continue
+        if run:
+            best = _better(best, ("".join(run),))
+            run = []
+        if item is None:
+            break
+        op, av, flags = item
+        if op == _SRE.BRANCH and len(av[1]) <= _MAX_ALTERNATIVES:
+            union: list[str] = []
+            for alt in _children(op, av, flags):
+                if relaxer.seq(alt) is None:
+                    continue  # this alternative cannot match this text variant
+                inner = _required(relaxer, _flatten(alt))
+                if inner is None:
+                    union = []
+                    break
+                union.extend(inner)
+            if union and len(set(union)) <= _MAX_ALTERNATIVES:
+                best = _better(best, tuple(dict.fromkeys(union)))
+        elif op in _REPEATS and av[0] >= 1:
+            best = _better(best, _required(relaxer, _flatten(_children(op, av, flags)[0])))
+    return best
+
+
+def _literal_score(lits: tuple[str, ...]) -> tuple[int, int]:
+    """Longer shortest string first, then fewer strings."""
+    return (min((len(s) for s in lits), default=0), -len(lits))
+
+
+def _better(
+    best: tuple[str, ...] | None, candidate: tuple[str, ...] | None
+) -> tuple[str, ...] | None:
+    if not candidate:
+        return best
+    if best is None or _literal_score(candidate) > _literal_score(best):
+        return candidate
+    return best
+
+
+def _segments(relaxer: _Relaxer, items: Sequence[_Item]) -> list[tuple[_Frag, int, int]] | None:
+    """Necessary conditions of a concatenation, each a contiguous piece of it without gaps,
+    with the item range it comes from (None: the concatenation cannot match this text
+    variant). A gap that is an alternation contributes the alternation of one condition per
+    alternative."""
+    out: list[tuple[_Frag, int, int]] = []
+    start = 0
+    for k, item in enumerate([*items, (None, None, 0)]):
+        if k < len(items) and not relaxer.spans_words(item):
+            continue
+        piece = _segment(relaxer, items, start, k)
+        if piece is False:
+            return None
+        if isinstance(piece, _Frag):
+            out.append((piece, start, k))
+        if k < len(items) and item[0] == _SRE.BRANCH and not _nullable(item):
+            either = _either(relaxer, _children(*item))
+            if either is False:
+                return None
+            if isinstance(either, _Frag):
+                out.append((either, k, k + 1))
+        start = k + 1
+    return out
+
+
+def _segment(relaxer: _Relaxer, items: Sequence[_Item], lo: int, hi: int) -> _Frag | bool | None:
+    """The condition of ``items[lo:hi]``: its kept part without broad edges, bounded by
+    ``\\b`` where a non-word item is known to touch it. False: it cannot match; None: no
+    condition (it can match empty)."""
+    kept = _kept(items, lo, hi)
+    if kept is None:
+        return None
+    a, b = kept
+    while a < b and (relaxer.broad(items[a]) or items[a][0] in _ZERO_WIDTH):
+        a += 1
+    while b > a and (relaxer.broad(items[b - 1]) or items[b - 1][0] in _ZERO_WIDTH):
+        b -= 1
+    if a == b:  # all broad: keep them
+        a, b = kept
+    else:  # keep look-arounds that touch what stays
+        while a > kept[0] and items[a - 1][0] in _ZERO_WIDTH:
+            a -= 1
+        while b < kept[1] and items[b][0] in _ZERO_WIDTH:
+            b += 1
+    frag = relaxer.seq(items[a:b])
+    if frag is None:
+        return False
+    frag = frag.bounded(relaxer.non_word_at(items, a, -1), relaxer.non_word_at(items, b, 1))
+    if not frag.anchored and relaxer.universe(items[a:b]) <= _WORD_LOCAL:
+        frag = replace(frag, word_local=True)
+    if hi < len(items) and _nullable(items[hi]):
+        frag = _across_optional_gap(relaxer, items, a, b, hi) or frag
+    return frag
+
+
+def _across_optional_gap(
+    relaxer: _Relaxer, items: Sequence[_Item], a: int, b: int, k: int
+) -> _Frag | None:
+    """The segment ``items[a:b]`` extended over the optional gap ``items[k]`` that follows
+    it (maybe after separators): then either the gap starts (its first character) or the run
+    after the gap follows at once ("SYSTEM" then ":" or "("). None when that says nothing."""
+    if any(not relaxer.broad(i) and i[0] not in _ZERO_WIDTH for i in items[b:k]):
+        return None
+    stop = next((j for j in range(k + 1, len(items)) if relaxer.spans_words(items[j])), len(items))
+    head = relaxer.seq(items[a:k])
+    after = relaxer.seq(items[k + 1 : stop])
+    gap = relaxer.node(*items[k])
+    if head is None or gap is None or not gap.first or gap.first_wide:
+        return None
+    if len(gap.first) > _NARROW:  # "or the gap starts" would say next to nothing
+        return None
+    if after is not None and after.nullable:
+        return None
+    first = _Chars(gap.first, gap.first_wide).render()
+    tail = first if after is None else f"(?:{first}|{after.src})"
+    head = head.bounded(relaxer.non_word_at(items, a, -1), False)
+    return _Frag(head.src + tail, False, head.first, frozenset(), head.first_wide, True)
+
+
+def _either(relaxer: _Relaxer, alternatives: Sequence[list[_Item]]) -> _Frag | bool | None:
+    """One condition for an alternation: the best condition of every alternative that can
+    match, joined (None when some alternative has none; False when none can match)."""
+    best: list[_Frag] = []
+    for alt in alternatives:
+        items = _flatten(alt)
+        found = _segments(relaxer, items)
+        if found is None:
+            continue
+        if not found:
+            return None
+        # a condition of three characters or more first (one bracket says little), cheap
+        # for the set's DFA next, then the longest
+        best.append(
+            max(
+                found,
+                key=lambda s: (_min_width(items[s[1] : s[2]]) >= 3, s[0].cheap, len(s[0].src)),
+            )[0]
+        )
+    return _branch(best) if best else False
+
+
+def _min_width(items: Iterable[_Item]) -> int:
+    """The fewest characters a match of ``items`` has."""
+    total = 0
+    for op, av, flags in items:
+        if op in _ATOMS:
+            total += 1
+        elif op in _REPEATS:
+            total += av[0] * _min_width(_children(op, av, flags)[0])
+        elif op in (_SRE.BRANCH, _SRE.SUBPATTERN, _SRE.ATOMIC_GROUP):
+            total += min(_min_width(sub) for sub in _children(op, av, flags))
+    return total
+
+
+if _SRE is not None:
+    _ATOMS: tuple[Any, ...] = (_SRE.LITERAL, _SRE.NOT_LITERAL, _SRE.ANY, _SRE.IN)
+    _ZERO_WIDTH: tuple[Any, ...] = (_SRE.AT, _SRE.ASSERT, _SRE.ASSERT_NOT)
+    _REPEATS: tuple[Any, ...] = (
+        _SRE.MAX_REPEAT,
+        _SRE.MIN_REPEAT,
+        *((_SRE.POSSESSIVE_REPEAT,) if hasattr(_SRE, "POSSESSIVE_REPEAT") else ()),
+    )
+    _STARTS = (_SRE.AT_BEGINNING, _SRE.AT_BEGINNING_LINE, _SRE.AT_BEGINNING_STRING)
+    _ENDS = (_SRE.AT_END, _SRE.AT_END_LINE, _SRE.AT_END_STRING)
+    _CATEGORIES: dict[Any, str] = {
+        _SRE.CATEGORY_DIGIT: r"\d",
+        _SRE.CATEGORY_NOT_DIGIT: r"\D",
+        _SRE.CATEGORY_SPACE: r"\s",
+        _SRE.CATEGORY_NOT_SPACE: r"\S",
+        _SRE.CATEGORY_WORD: r"\w",
+        _SRE.CATEGORY_NOT_WORD: r"\W",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Stage2:
+    """The stage 2 test of one matcher: its whole relaxed regex, on the folded data or on
+    the raw text."""
+
+    match: Callable[[bytes], Any]
+    raw: bool
+
+
+class _Gate:
+    """Stage 1 set and stage 2 programs for one text variant (ASCII, or any text).
+
+    Several folded stage 2 tests in one call share one pass (a set of all the whole
+    regexes); a single one runs its own small program. ``support`` matchers only add weight
+    to primary findings, so they are tested only once a primary one passed. A pattern RE2
+    rejects makes its matcher run always (never a miss).
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[_GateSpec | None],
+        specials: Sequence[str],
+        support: frozenset[int],
+        programs: dict[str, _Stage2],
+    ) -> None:
+        rset = _re2.Set.SearchSet(_re2_options(_STAGE1_MEM))
+        self._set = rset
+        self._entries: dict[str, int] = {}  # pattern -> set index
+        found = [self._entry(p) for p in specials]
+        self.specials = tuple(e for e in found if e is not None)
+        if len(self.specials) != len(found):  # pragma: no cover - they are RE2 patterns
+            raise _GateError("a special pattern was rejected")
+        always: set[int] = set()
+        self._needs: dict[int, frozenset[int]] = {}
+        self._stage2: dict[int, _Stage2] = {}
+        for m, spec in enumerate(specs):
+            ids = _gate_ids(spec, self._entry)
+            if spec is None or ids is None:
+                always.add(m)
+            elif ids:
+                try:
+                    stage2 = _stage2_of(spec, programs)
+                except _GateError:
+                    always.add(m)
+                    continue
+                self._needs[m] = ids
+                if stage2 is not None:
+                    self._stage2[m] = stage2
+        rset.Compile()
+        self._match: Callable[[bytes], Any] = getattr(rset, "_set", rset).Match
+        triggers: list[list[tuple[int, frozenset[int], _Stage2 | None]]] = [
+            [] for _ in self._entries
+        ]
+        for m, ids in self._needs.items():  # all segments must occur: test on one of them
+            triggers[min(ids)].append((m, ids, self._stage2.get(m)))
+        self._triggers = tuple(tuple(ts) for ts in triggers)
+        self._always = frozenset(always)
+        self._support = support
+        self._nothing = frozenset() if self._always <= support else self._always
+        self._shared, self._shared_ids = _shared_pass(specs, self._stage2, False)
+        self._shared_raw, self._shared_raw_ids = _shared_pass(specs, self._stage2, True)
+
+    def _entry(self, pattern: str) -> int | None:
+        """The set index of ``pattern`` (added on first use); None when RE2 rejects it."""
+        if pattern not in self._entries:
+            try:
+                self._entries[pattern] = self._set.Add(pattern)
+            except _re2.error:
+                return None
+        return self._entries[pattern]
+
+    def check(self, data: bytes, raw: str) -> tuple[frozenset[int], frozenset[int]]:
+        """(matcher ids that may fire, entry ids present) for folded text as UTF-8 ``data``
+        (``raw``: the text before folding, for the stage 2 of raw-text rules)."""
+        found = self._match(data)
+        if not found:
+            return self._nothing, _NO_ENTRIES
+        present = frozenset(found)
+        passed = set(self._always)
+        pending: list[int] = []
+        for e in found:
+            for m, needs, stage2 in self._triggers[e]:
+                if needs <= present:
+                    if stage2 is None:
+                        passed.add(m)
+                    else:
+                        pending.append(m)
+        if not pending:
+            if passed <= self._support:
+                return _NO_ENTRIES, present
+            return frozenset(passed), present
+        primary = [m for m in pending if m not in self._support]
+        passed |= self._confirm(primary, data, raw)
+        if passed <= self._support:
+            return frozenset(), present
+        passed |= self._confirm([m for m in pending if m in self._support], data, raw)
+        return frozenset(passed), present
+
+    def _confirm(self, pending: list[int], data: bytes, raw: str) -> set[int]:
+        """The pending matchers whose whole relaxed regex matches (several on one text
+        share one pass)."""
+        folded = [m for m in pending if not self._stage2[m].raw]
+        on_raw = [m for m in pending if self._stage2[m].raw]
+        out = self._run(folded, data, self._shared, self._shared_ids)
+        if on_raw:
+            try:
+                encoded = raw.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates: RE2 cannot read them, let them run
+                out.update(on_raw)
+            else:
+                out |= self._run(on_raw, encoded, self._shared_raw, self._shared_raw_ids)
+        return out
+
+    def _run(self, pending: list[int], data: bytes, shared: Any, ids: tuple[int, ...]) -> set[int]:
+        if len(pending) > 1 and shared is not None:
+            return {m for m in (ids[i] for i in shared(data) or ()) if m in pending}
+        return {m for m in pending if self._stage2[m].match(data)}
+
+
+def _shared_pass(
+    specs: Sequence[_GateSpec | None], stage2: dict[int, _Stage2], raw: bool
+) -> tuple[Callable[[bytes], Any] | None, tuple[int, ...]]:
+    """One set over every whole regex read on the folded (or the raw) text, index ->
+    matcher id, for calls that would otherwise run several stage 2 programs."""
+    ids: list[int] = []
+    rset = _re2.Set.SearchSet(_re2_options(_STAGE2_SHARED_MEM))
+    for m, test in stage2.items():
+        spec = specs[m]
+        if test.raw != raw or spec is None or spec.whole is None:
+            continue
+        try:
+            rset.Add(spec.whole)
+        except _re2.error:  # pragma: no cover - it compiled on its own
+            continue
+        ids.append(m)
+    if not ids:
+        return None, ()
+    rset.Compile()
+    return getattr(rset, "_set", rset).Match, tuple(ids)
+
+
+def _tail_checks(patterns: Iterable[str]) -> dict[str, Callable[[str], bool]]:
+    """RE2 pre-checks for regexes that end in ``$`` (pattern -> check); a pattern that
+    cannot be relaxed gets none (its regex alone decides)."""
+    out: dict[str, Callable[[str], bool]] = {}
+    if _re2 is None or _PARSER is None or _SRE is None:
+        return out
+    for pattern in patterns:
+        try:
+            check = _tail_check(pattern)
+        except (_GateError, _re2.error):
+            continue
+        if check is not None:
+            out[pattern] = check
+    return out
+
+
+def _tail_check(pattern: str) -> Callable[[str], bool] | None:
+    """A test that is true wherever ``re.search(pattern, text)`` is: the pattern without its
+    final ``$`` relaxed for RE2, then ``$`` as CPython reads it (end of text, or before a
+    final newline; before any newline with MULTILINE)."""
+    parsed = _PARSER.parse(pattern)
+    items = _flatten(_items(parsed.data, parsed.state.flags))
+    if not items or items[-1][0] != _SRE.AT or items[-1][1] != _SRE.AT_END:
+        return None
+    body = _Relaxer(False, False).seq(items[:-1])
+    if body is None:  # pragma: no cover - the pattern can match something
+        return None
+    end = "(?m:$)" if items[-1][2] & re.MULTILINE else "(?:\\n?$)"
+    match = _re2.compile(body.src + end, _re2_options(_STAGE2_MEM))._regexp.Match
+
+    def check(text: str) -> bool:
+        data = text.encode("utf-8", "surrogatepass")
+        return bool(match(_UNANCHORED, data, 0, len(data))[0][0] >= 0)
+
+    return check
+
+
+def _re2_options(max_mem: int) -> Any:
+    options = _re2.Options()
+    options.max_mem = max_mem
+    options.log_errors = False
+    return options
+
+
+def _gate_ids(spec: _GateSpec | None, entry: Callable[[str], int | None]) -> frozenset[int] | None:
+    """Set indices of a gate's segments: empty when the matcher cannot match this text
+    variant, None when it has no usable gate."""
+    if spec is None:
+        return None
+    if spec.segments is None:
+        return frozenset()
+    ids = [entry(s) for s in spec.segments]
+    return None if None in ids else frozenset(i for i in ids if i is not None)
+
+
+def _stage2_of(spec: _GateSpec, programs: dict[str, _Stage2]) -> _Stage2 | None:
+    """The stage 2 test of a gate (None when not needed); :class:`_GateError` when RE2
+    rejects the regex. ``programs``: the tests built so far, by regex (build time only; the
+    two text variants share most)."""
+    if spec.whole is None:
+        return None
+    key = ("raw:" if spec.raw else "") + spec.whole
+    if key not in programs:
+        try:
+            program = _re2.Set.SearchSet(_re2_options(_STAGE2_MEM))
+            program.Add(spec.whole)
+            program.Compile()
+        except _re2.error as exc:
+            raise _GateError("stage 2 regex rejected") from exc
+        programs[key] = _Stage2(getattr(program, "_set", program).Match, spec.raw)
+    return programs[key]
+
+
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     """Everything built at import: matchers, the anchor index and special groups."""
 
-    primary: dict[int, tuple[_Matcher, ...]]  # lead group -> matchers
-    support: dict[int, tuple[_Matcher, ...]]
+    primary: dict[int, tuple[tuple[int, _Matcher], ...]]  # lead group -> (id, matcher)
+    support: dict[int, tuple[tuple[int, _Matcher], ...]]
     primary_leads: frozenset[int]
     support_leads: frozenset[int]
     index: _AnchorIndex
@@ -990,13 +2095,71 @@ class _Compiled:
     negators: _WordSet
     self_refs: _WordSet
     containers: tuple[tuple[R.Container, re.Pattern[str]], ...] = field(default=())
+    #: (ASCII text, any text); None without google-re2 or CPython's regex parser
+    gates: tuple[_Gate, _Gate] | None = None
+    #: gate entry ids of the special cues (invisible characters, letter spacing, the short
+    #: forms of the encoded cue), of each transform's words, and all of them together
+    special_entries: tuple[int, int, int] = (0, 0, 0)
+    transform_entries: tuple[frozenset[int], ...] = ()
+    special_ids: frozenset[int] = frozenset()
+    #: RE2 pre-checks of the ``$``-anchored dampener regexes, by pattern
+    tails: dict[str, Callable[[str], bool]] = field(default_factory=dict)
+    lead_of: tuple[int, ...] = ()  # matcher id -> its lead group
 
 
-def _by_lead(matchers: Iterable[_Matcher]) -> dict[int, tuple[_Matcher, ...]]:
-    table: dict[int, list[_Matcher]] = {}
-    for m in matchers:
-        table.setdefault(m.lead, []).append(m)
+def _by_lead(
+    matchers: Iterable[tuple[int, _Matcher]],
+) -> dict[int, tuple[tuple[int, _Matcher], ...]]:
+    table: dict[int, list[tuple[int, _Matcher]]] = {}
+    for pair in matchers:
+        table.setdefault(pair[1].lead, []).append(pair)
     return {lead: tuple(ms) for lead, ms in table.items()}
+
+
+def _matcher_gates(matcher: _Matcher, relaxers: Sequence[_Relaxer]) -> list[_GateSpec | None]:
+    """The gates of one matcher per relaxer; None when it cannot be relaxed (it then always
+    runs)."""
+    parsed = _PARSER.parse(matcher.regex.pattern, matcher.regex.flags)
+    out: list[_GateSpec | None] = []
+    for relaxer in relaxers:
+        try:
+            spec: _GateSpec | None = _gate_spec(parsed, relaxer)
+            if spec is not None and spec.segments is not None and relaxer.image:
+                spec = _raw_whole(parsed, spec)
+        except _GateError:
+            spec = None
+        out.append(spec)
+    return out
+
+
+def _raw_whole(parsed: Any, spec: _GateSpec) -> _GateSpec:
+    """A raw-text rule keeps its folded segments for stage 1, but stage 2 runs its relaxed
+    regex on the raw text itself: the folded image has lost case and exact characters."""
+    items = _flatten(_items(parsed.data, parsed.state.flags))
+    kept = _kept(items, 0, len(items))
+    relaxer = _Relaxer(False, False)
+    whole = relaxer.seq(items[kept[0] : kept[1]]) if kept else None
+    if whole is None or kept is None:  # pragma: no cover - the regex compiled, so it matches
+        raise _GateError("raw rule cannot match")
+    return _GateSpec(spec.segments, whole.src, True)
+
+
+def _gates(matchers: Sequence[_Matcher], specials: Sequence[str]) -> tuple[_Gate, _Gate] | None:
+    """The gates for ASCII text and for any text (None without google-re2 or a parser)."""
+    if _re2 is None or _PARSER is None or _SRE is None:
+        return None
+    plain = (_Relaxer(False, True), _Relaxer(False, False))
+    image = (_Relaxer(True, True), _Relaxer(True, False))
+    specs = [_matcher_gates(m, image if getattr(m, "raw", False) else plain) for m in matchers]
+    support = frozenset(i for i, m in enumerate(matchers) if not m.primary)
+    programs: dict[str, _Stage2] = {}  # stage 2 programs shared by the two variants
+    try:
+        return (
+            _Gate(_implied([s[0] for s in specs]), specials, support, programs),
+            _Gate(_implied([s[1] for s in specs]), specials, support, programs),
+        )
+    except _GateError:  # pragma: no cover - defensive: run ungated rather than fail
+        return None
 
 
 def _compile() -> _Compiled:
@@ -1010,13 +2173,17 @@ def _compile() -> _Compiled:
         matchers.extend(_freedom(_merge(same, kind, spaced), index))
     for lex in R.LEXICONS:
         matchers.extend(_cues(lex, index))
-    encoded = index.special(r"[0-9a-z+/_=-]{20,}|%[0-9a-z]{2}%[0-9a-z]{2}%|\\x[0-9a-z]{2}")
+    encoded = index.special(_ENCODED_CUE)
     invisible = index.special(f"[{_INVISIBLE_CLASS}]")
-    letter_spaced = index.special(r"(?:^|[^a-z0-9])(?:[a-z][ .*_|/-]){4}[a-z](?:[^a-z0-9]|$)")
+    letter_spaced = index.special(_LETTER_SPACED)
+    specials = (f"[{_INVISIBLE_CLASS}]", _LETTER_SPACED, _CUE_SHORT)
     transforms = tuple((t, index.items(t.triggers)) for t in R.TRANSFORMS)
     containers = tuple((c, re.compile(c.pattern)) for c in R.CONTAINERS)
-    primary = _by_lead(m for m in matchers if m.primary)
-    support = _by_lead(m for m in matchers if not m.primary)
+    primary = _by_lead((i, m) for i, m in enumerate(matchers) if m.primary)
+    support = _by_lead((i, m) for i, m in enumerate(matchers) if not m.primary)
+    cues = [[_item_regex(i) for i in t.triggers if i] for t in R.TRANSFORMS]
+    gates = _gates(matchers, [*specials, *(p for ps in cues for p in ps)])
+    entries = gates[0].specials if gates else ()
     return _Compiled(
         primary=primary,
         support=support,
@@ -1030,8 +2197,37 @@ def _compile() -> _Compiled:
         negators=_WordSet.of(n for lex in R.LEXICONS for n in lex.negators),
         self_refs=_WordSet.of(R.EN.self_refs),
         containers=containers,
+        gates=gates,
+        special_entries=(entries[0], entries[1], entries[2]) if entries else (0, 0, 0),
+        transform_entries=_transform_entries(entries[3:], cues) if entries else (),
+        special_ids=frozenset(entries),
+        tails=_tail_checks((R.DEFENSIVE_PREFIX, R.QUOTING_PREFIX)),
+        lead_of=tuple(m.lead for m in matchers),
     )
 
+
+def _transform_entries(
+    entries: Sequence[int], cues: Sequence[Sequence[str]]
+) -> tuple[frozenset[int], ...]:
+    """Gate entry ids of each transform's cue words (``entries`` in cue order)."""
+    out: list[frozenset[int]] = []
+    start = 0
+    for words in cues:
+        out.append(frozenset(entries[start : start + len(words)]))
+        start += len(words)
+    return tuple(out)
+
+
+_ENCODED_CUE = r"[0-9a-z+/_=-]{20,}|%[0-9a-z]{2}%[0-9a-z]{2}%|\\x[0-9a-z]{2}"
+#: The encoded cue in two parts: its short forms are a gate entry; its long run stays out of
+#: the gate set (a 20-character count would multiply the set's DFA states): cue characters
+#: become ``a``, all others a space, then a substring test.
+_CUE_SHORT = r"%[0-9a-z]{2}%[0-9a-z]{2}%|\\x[0-9a-z]{2}"
+_CUE_BYTES = bytes(
+    0x61 if chr(b) in "0123456789abcdefghijklmnopqrstuvwxyz+/_=-" else 0x20 for b in range(256)
+)
+_CUE_RUN = b"a" * 20
+_LETTER_SPACED = r"(?:^|[^a-z0-9])(?:[a-z][ .*_|/-]){4}[a-z](?:[^a-z0-9]|$)"
 
 _C = _compile()
 
@@ -1064,33 +2260,111 @@ def _chunk_hits(folded: str) -> list[_Hits]:
     return [_C.index.scan(folded[a:b], a) for a, b in _chunks(len(folded))]
 
 
-def _build_view(text: str) -> tuple[_View, list[_Hits], bool]:
-    """The scan view (without invisible/spacing characters, if any), its hits, and whether
-    invisible characters were present."""
-    view = _View(text, fold(text))
-    hits = _chunk_hits(view.folded)
-    seen = frozenset().union(*(h.groups for h in hits))
-    invisible = _C.invisible in seen
-    if invisible or _C.spaced in seen:
-        spans = _deletions(text, _C.spaced in seen)
+@dataclass(slots=True)
+class _Gated:
+    """The scan view of a text and what the gate let through for it (local to one call)."""
+
+    view: _View
+    matchers: frozenset[int] | None  # None: no gate, every matcher runs
+    encoded: bool
+    invisible: bool  # in the text itself (before invisible characters were removed)
+    transforms: frozenset[int]  # indices into ``_C.transforms``
+
+
+def _gate_view(text: str) -> _Gated | None:
+    """The scan view (without invisible/spacing characters, if any) and its gate result;
+    None when nothing can fire (the common case, which costs one fold and one set pass).
+    ASCII text is folded straight to the bytes the gate reads."""
+    gates = _C.gates
+    if gates is None:
+        return _ungated_view(text)
+    folded: str | None = None
+    if text.isascii():
+        data = text.encode("ascii").translate(_FOLD_ASCII)
+        gate = gates[0]
+    else:
+        folded = fold(text)
+        data = folded.encode("utf-8")
+        gate = gates[0] if folded.isascii() else gates[1]
+    matchers, present = gate.check(data, text)
+    encoded = _encoded(data, text, present)
+    if not matchers and not encoded and present.isdisjoint(_C.special_ids):
+        return None
+    view = _View(text, data.decode("ascii") if folded is None else folded)
+    invisible, spaced = (e in present for e in _C.special_entries[:2])
+    if invisible or spaced:
+        spans = _deletions(text, spaced)
         if spans:
             view = _view_without(text, spans)
-            hits = _chunk_hits(view.folded)
-    return view, hits, invisible
+            data = view.folded.encode("utf-8")
+            gate = gates[0] if view.folded.isascii() else gates[1]
+            matchers, present = gate.check(data, view.raw)
+            encoded = _encoded(data, view.raw, present)
+    transforms = frozenset(k for k, ids in enumerate(_C.transform_entries) if ids & present)
+    return _Gated(view, matchers, encoded, invisible, transforms)
 
 
-def _phrase_signals(view: _View, hits: list[_Hits]) -> list[_Signal]:
-    """Run the matchers whose anchors occur, near those anchors only; supporting rules run
-    only when a primary signal was found."""
+def _encoded(data: bytes, raw: str, present: frozenset[int]) -> bool:
+    """Whether the decoder can find anything: the encoded cue occurs in the folded ``data``
+    (as the anchor index would see it) and the raw text has a stretch shaped like encoded
+    text (what the decoder looks for)."""
+    cue = _C.special_entries[2] in present or (
+        len(data) >= 20 and _CUE_RUN in data.translate(_CUE_BYTES)
+    )
+    if not cue:
+        return False
+    if _PROBE_MATCH is not None:
+        try:
+            encoded = raw.encode("utf-8")  # the probe's classes are ASCII: bytes will do
+        except UnicodeEncodeError:  # lone surrogates: RE2 cannot read them
+            pass
+        else:
+            return bool(_PROBE_MATCH(_UNANCHORED, encoded, 0, len(encoded))[0][0] >= 0)
+    return next(_probe_hits(raw), None) is not None
+
+
+def _encodable(text: str) -> bool:
+    """Whether RE2 can read ``text`` (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _ungated_view(text: str) -> _Gated:
+    """Without google-re2: the anchor index decides, every matcher runs."""
+    view = _View(text, fold(text))
+    groups = frozenset().union(*(h.groups for h in _chunk_hits(view.folded)))
+    invisible = _C.invisible in groups
+    if invisible or _C.spaced in groups:
+        spans = _deletions(text, _C.spaced in groups)
+        if spans:
+            view = _view_without(text, spans)
+            groups = frozenset().union(*(h.groups for h in _chunk_hits(view.folded)))
+    transforms = frozenset(k for k, (_, g) in enumerate(_C.transforms) if g in groups)
+    return _Gated(view, None, _C.encoded in groups, invisible, transforms)
+
+
+def _phrase_signals(view: _View, allowed: frozenset[int] | None) -> list[_Signal]:
+    """Run the matchers the gate let through (``allowed``; None: all) whose anchors occur,
+    near those anchors only; supporting rules run only when a primary signal was found."""
+    hits = _chunk_hits(view.folded)
     ctx = _Context(view, _C.negators, _C.self_refs)
     found: dict[tuple[str, int, int], _Signal] = {}
     memos: list[dict[int, list[int]]] = [{} for _ in hits]
+    lead_ids = _C.lead_of
+    allowed_leads = None if allowed is None else {lead_ids[m] for m in allowed}
     for table, leads in ((_C.primary, _C.primary_leads), (_C.support, _C.support_leads)):
         if table is _C.support and not found:
             break
         for chunk, memo in zip(hits, memos, strict=True):
             for lead in chunk.groups & leads:
-                for matcher in table[lead]:
+                if allowed_leads is not None and lead not in allowed_leads:
+                    continue
+                for mid, matcher in table[lead]:
+                    if allowed is not None and mid not in allowed:
+                        continue
                     if not chunk.groups.issuperset(matcher.requires):
                         continue
                     positions = _near_required(matcher, chunk, view.folded, memo)
@@ -1134,22 +2408,25 @@ def _container_signals(view: _View) -> Iterator[_Signal]:
             yield _Signal(R.PI, container.name, start, end, container.weight, False, 0)
 
 
-def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
-    """All signals of ``text`` in its own offsets (recursing into decoded payloads)."""
+def _scan(text: str, depth: int, budget: _Budget | None) -> list[_Signal]:
+    """All signals of ``text`` in its own offsets (recursing into decoded payloads; the
+    decoding budget of the call is made when first needed)."""
     if not text:
         return []
-    view, hits, invisible = _build_view(text)
-    if not invisible and not any(h.entries for h in hits):
-        return []  # the common case: no anchor, no encoded run, nothing invisible
-    signals = _phrase_signals(view, hits)
-    groups: frozenset[int] = frozenset().union(*(h.groups for h in hits))
+    gated = _gate_view(text)
+    if gated is None:
+        return []  # the common case: no matcher can fire, nothing encoded or invisible
+    if budget is None:
+        budget = _Budget()
+    view = gated.view
+    signals = _phrase_signals(view, gated.matchers) if gated.matchers != frozenset() else []
     if depth < MAX_DEPTH:
-        if _C.encoded in groups:
+        if gated.encoded:
             signals.extend(_decoded_signals(view, depth, budget))
-        if invisible:
+        if gated.invisible:
             signals.extend(_tag_signals(text, depth, budget))
         if depth == 0:
-            signals.extend(_transform_signals(view, groups, depth, budget))
+            signals.extend(_transform_signals(view, gated.transforms, depth, budget))
     if any(s.primary for s in signals):
         signals.extend(_container_signals(view))
     return signals
@@ -1163,13 +2440,29 @@ def _scan(text: str, depth: int, budget: _Budget) -> list[_Signal]:
 #: starting with I-Z or a-f, and hex-encode as pairs starting with 2-7. Random ids, hashes and
 #: binary data rarely keep that shape for long, so only runs holding such a stretch are
 #: decoded. Groups: 1 base64, 2 hex (contiguous), 3 hex (separated), 4 percent-encoding.
-_ENCODED_TEXT = (
-    r"((?:[I-Za-f][A-Za-z0-9+/_-]{3}){6})|((?:[2-7][0-9A-Fa-f]){12})"
-    r"|((?:(?:\\x|0x)?[2-7][0-9A-Fa-f][ :,]){12})|((?:%[0-9A-Fa-f]{2}){6})"
+_ENCODED_KINDS = (
+    r"(?:[I-Za-f][A-Za-z0-9+/_-]{3}){6}",
+    r"(?:[2-7][0-9A-Fa-f]){12}",
+    r"(?:(?:\\x|0x)?[2-7][0-9A-Fa-f][ :,]){12}",
+    r"(?:%[0-9A-Fa-f]{2}){6}",
 )
+_ENCODED_TEXT = "|".join(f"({kind})" for kind in _ENCODED_KINDS)
 _ENCODED_PROBE: Any = (
     _re2.compile(_ENCODED_TEXT.encode()) if _re2 is not None else re.compile(_ENCODED_TEXT)
 )
+#: The probe without groups for the raw ``Match`` call (RE2 finds a group-free match with its
+#: DFAs alone; groups need a slower engine); the kind is then the first alternative that
+#: matches at the start, as leftmost-first alternation picks it.
+_PROBE_MATCH: Any = (
+    getattr(_re2.compile("|".join(_ENCODED_KINDS).encode())._regexp, "Match", None)
+    if _re2 is not None
+    else None
+)
+_PROBE_KINDS = tuple(re.compile(kind.encode()) for kind in _ENCODED_KINDS)
+_ENCODED_PROBE_PY = re.compile(_ENCODED_TEXT)
+_TEXT_RUN = 24  # characters matched by the base64 and the contiguous hex alternatives
+_PERCENT_RUN = 18  # ... by the percent-encoding one (separated hex: 36 or more)
+_UNANCHORED: Any = _re2._Anchor.UNANCHORED if _re2 is not None else None
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 _HEX_CHARS = "0123456789abcdefABCDEF"
 #: Separated hex ("49 67 6e", "49:67", "\\x49\\x67") and percent runs, found near a probe hit.
@@ -1184,12 +2477,59 @@ _NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
 def _probe_hits(raw: str) -> Iterator[tuple[int, int, int]]:
     """(kind, start, end) of every stretch shaped like encoded text (capped)."""
     if _re2 is not None and raw.isascii():
-        found = _ENCODED_PROBE.finditer(raw.encode("ascii"))
-    else:
-        found = _ENCODED_PROBE.finditer(raw)
+        if _PROBE_MATCH is not None:
+            yield from _byte_probe_hits(raw.encode("ascii"))
+            return
+        found = _ENCODED_PROBE.finditer(raw.encode("ascii"))  # pragma: no cover - old bindings
+    elif _PROBE_MATCH is not None and _encodable(raw):
+        yield from _utf8_probe_hits(raw)
+        return
+    elif _re2 is not None and _encodable(raw):  # pragma: no cover - old bindings
+        found = _ENCODED_PROBE.finditer(raw)  # RE2 with ``str`` offsets
+    else:  # CPython's engine: RE2 cannot take a text with lone surrogates
+        found = _ENCODED_PROBE_PY.finditer(raw)
     for m in islice(found, MAX_CANDIDATES):
         kind = next(g for g in (1, 2, 3, 4) if m.start(g) >= 0)
         yield kind, m.start(), m.end()
+
+
+def _utf8_probe_hits(raw: str) -> Iterator[tuple[int, int, int]]:
+    """:func:`_byte_probe_hits` of a non-ASCII text in ``str`` offsets. A hit is ASCII only
+    (the probe's classes are), so only where it starts needs counting: the characters of
+    the bytes since the previous hit."""
+    data = raw.encode("utf-8")
+    chars = done = 0
+    for kind, start, end in _byte_probe_hits(data):
+        chars += len(data[done:start].decode("utf-8"))
+        done = start
+        yield kind, chars, chars + (end - start)
+
+
+def _byte_probe_hits(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """:func:`_probe_hits` through the binding's raw ``Match`` (one call per hit, all group
+    spans at once; the ``finditer`` wrapper builds a match object per hit)."""
+    size = len(data)
+    position = 0
+    for _ in range(MAX_CANDIDATES):
+        start, end = _PROBE_MATCH(_UNANCHORED, data, position, size)[0]
+        if start < 0:
+            return
+        yield _probe_kind(data, start, end), start, end
+        position = end if end > start else end + 1
+        if position > size:
+            return
+
+
+def _probe_kind(data: bytes, start: int, end: int) -> int:
+    """Which probe alternative matched ``data[start:end]``: the first that matches at
+    ``start``, as leftmost-first alternation chooses. The lengths tell them apart (24, 24,
+    36 or more, 18 characters) except the first two."""
+    size = end - start
+    if size == _PERCENT_RUN:
+        return 4
+    if size == _TEXT_RUN:
+        return 1 if _PROBE_KINDS[0].match(data, start) else 2
+    return 3
 
 
 def _extent(raw: str, start: int, end: int, chars: str) -> tuple[int, int]:
@@ -1224,11 +2564,11 @@ def _plausible_text(data: bytes) -> str | None:
         return text if _NESTED_RUN.fullmatch(text.strip()) else None
     bad = len(_NON_PRINTABLE.findall(text))
     sample = text[:2048]
-    letters = sum(1 for c in sample if c.isalpha())
+    letters = sum(map(str.isalpha, sample))
     return text if bad <= len(text) // 20 and letters >= len(sample) // 2 else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Decoded:
     """A decoded payload and the way back: every ``per_bytes`` decoded bytes come from
     ``per_chars`` encoded characters, found at ``positions`` (view offsets)."""
@@ -1250,12 +2590,17 @@ class _Decoded:
 
 _NOTHING = _Decoded("", (), 1, 1)
 _HEX_ONLY = re.compile(r"[0-9A-Fa-f]+")
+_WHITESPACE = re.compile(r"\s")  # ``str.isspace`` characters
 _TEXT_BYTES = frozenset([9, 10, 13, *range(32, 127), *range(0xC2, 0xF5), *range(0x80, 0xC0)])
 
 
+_TEXT_BYTE_STRING = bytes(sorted(_TEXT_BYTES))
+
+
 def _looks_textual(head: bytes) -> bool:
-    """Cheap early test on the first decoded bytes (binary data fails at once)."""
-    return bool(head) and all(b in _TEXT_BYTES for b in head)
+    """Cheap early test on the first decoded bytes (binary data fails at once): nothing is
+    left once every text byte is deleted."""
+    return bool(head) and not head.translate(None, _TEXT_BYTE_STRING)
 
 
 def _decode_hex(raw: str, start: int, end: int) -> _Decoded | None:
@@ -1277,7 +2622,7 @@ def _decode_hex(raw: str, start: int, end: int) -> _Decoded | None:
 
 def _decode_base64(raw: str, start: int, end: int) -> _Decoded | None:
     run = raw[start:end]
-    if any(c.isspace() for c in run):
+    if _WHITESPACE.search(run):
         kept = [(i, c) for i, c in enumerate(run, start) if not c.isspace()][:MAX_DECODE_CHARS]
         positions: Sequence[int] = [i for i, _ in kept]
         body = "".join(c for _, c in kept)
@@ -1287,10 +2632,11 @@ def _decode_base64(raw: str, start: int, end: int) -> _Decoded | None:
     body = body.rstrip("=").replace("-", "+").replace("_", "/")
     if len(body) % 4 == 1:
         body = body[:-1]
-    try:
-        if not _looks_textual(base64.b64decode(body[:24], validate=True)):
+    try:  # ``base64.b64decode(..., validate=True)`` without its wrapper
+        if not _looks_textual(binascii.a2b_base64(body[:24].encode("ascii"), strict_mode=True)):
             return None
-        data = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
+        padded = body + "=" * (-len(body) % 4)
+        data = binascii.a2b_base64(padded.encode("ascii"), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
     text = _plausible_text(data)
@@ -1386,12 +2732,12 @@ _REVERSIBLE: dict[str, Callable[[str], str]] = {"rot13": _rot13, "reverse": _rev
 
 
 def _transform_signals(
-    view: _View, groups: frozenset[int], depth: int, budget: _Budget
+    view: _View, announced: frozenset[int], depth: int, budget: _Budget
 ) -> Iterator[_Signal]:
     """Re-scan through a transform the text announces (rot13, reversed text)."""
     n = len(view.raw)
-    for transform, group in _C.transforms:
-        if group not in groups or n > CHUNK:
+    for k, (transform, _) in enumerate(_C.transforms):
+        if k not in announced or n > CHUNK:
             continue
         reverse = transform.name == "reverse"
         for sig in _scan(_REVERSIBLE[transform.name](view.raw), depth + 1, budget):
@@ -1495,7 +2841,7 @@ def find_injections(text: str) -> list[Match]:
     """
     if not text:
         return []
-    signals = _scan(text, 0, _Budget())
+    signals = _scan(text, 0, None)
     if not signals:
         return []
     matches = [m for c in _clusters(signals) for m in _cluster_matches(c)]

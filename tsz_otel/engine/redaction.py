@@ -40,11 +40,19 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .regex import encode_text
 from .scoring import BLOCKLIST
 
-__all__ = ["BLOCKED", "Candidate", "Placeholders", "redact", "resolve_overlaps"]
+__all__ = [
+    "BLOCKED",
+    "Candidate",
+    "Placeholders",
+    "placeholder_hasher",
+    "redact",
+    "resolve_overlaps",
+]
 
 BLOCKED = "[BLOCKED]"
 
@@ -102,8 +110,32 @@ def _absorb(blocks: list[Candidate], others: list[Candidate]) -> list[Candidate]
     return remaining
 
 
+def _disjoint(candidates: Sequence[Candidate]) -> list[Candidate] | None:
+    """The candidates sorted by start if none overlaps another (then all are kept).
+
+    ``None`` when there is anything to resolve: an overlap, an empty span or a
+    blocklist hit (which widens over its neighbours).
+    """
+    ordered = sorted(candidates, key=_start_of)
+    previous_end = -1
+    for cand in ordered:
+        if cand.start < previous_end or cand.end <= cand.start or cand.type == BLOCKLIST:
+            return None
+        previous_end = cand.end
+    return ordered
+
+
+def _start_of(cand: Candidate) -> int:
+    return cand.start
+
+
 def resolve_overlaps(candidates: Sequence[Candidate]) -> list[Candidate]:
     """A deterministic non-overlapping subset, sorted by start (see module docs)."""
+    if len(candidates) < 2:  # the common case: nothing to resolve
+        return list(candidates)
+    disjoint = _disjoint(candidates)
+    if disjoint is not None:
+        return disjoint
     blocks = _merge_blocklist(c for c in candidates if c.type == BLOCKLIST)
     others = [c for c in candidates if c.type != BLOCKLIST]
     others = _absorb(blocks, others)
@@ -125,15 +157,29 @@ def resolve_overlaps(candidates: Sequence[Candidate]) -> list[Candidate]:
     return kept
 
 
+def placeholder_hasher(key: bytes) -> Any:
+    """A keyed BLAKE2b state for ``tsz`` placeholders, to be ``copy()``-ed per value.
+
+    Copying the keyed state skips re-hashing the key block for every placeholder;
+    the digest is the same as ``blake2b(message, key=key, digest_size=8)``.
+    """
+    return hashlib.blake2b(key=key, digest_size=8)
+
+
 class Placeholders:
-    """Makes the placeholder for each detection of one call (see module docs)."""
+    """Makes the placeholder for each detection of one call (see module docs).
 
-    __slots__ = ("_counters", "_key", "_rid", "_seen", "_style", "restore_map")
+    ``hasher`` is :func:`placeholder_hasher` of ``key`` when the caller keeps one
+    (the engine does); without it the keyed hash is set up per value.
+    """
 
-    def __init__(self, style: str, rid: str | None, key: bytes) -> None:
+    __slots__ = ("_counters", "_hasher", "_key", "_rid", "_seen", "_style", "restore_map")
+
+    def __init__(self, style: str, rid: str | None, key: bytes, hasher: Any = None) -> None:
         self._style = style
         self._rid = rid
         self._key = key
+        self._hasher = hasher
         self._seen: dict[tuple[str, str], str] = {}
         self._counters: dict[str, int] = {}
         self.restore_map: dict[str, str] = {}
@@ -141,27 +187,30 @@ class Placeholders:
     def __call__(self, kind: str, value: str) -> str:
         if kind == BLOCKLIST:
             return BLOCKED
-        known = self._seen.get((kind, value))
+        key = (kind, value)
+        known = self._seen.get(key)
         if known is not None:
             return known
-        if self._style == "type":
+        style = self._style
+        if style == "type":
             placeholder = f"[{kind}]"
-        elif self._style == "indexed":
+        elif style == "indexed":
             number = self._counters.get(kind, 0) + 1
             self._counters[kind] = number
             placeholder = f"[{kind}_{number}]"
             self.restore_map[placeholder] = value
         else:
-            placeholder = self._tsz(kind, value)
-        self._seen[(kind, value)] = placeholder
+            rid = self._rid
+            message = encode_text(f"{rid or ''}\x00{kind}\x00{value}")
+            if self._hasher is None:
+                digest = hashlib.blake2b(message, key=self._key, digest_size=8).hexdigest()
+            else:
+                state = self._hasher.copy()
+                state.update(message)
+                digest = state.hexdigest()
+            placeholder = f"[{rid}_{kind}_{digest}]" if rid else f"[{kind}_{digest}]"
+        self._seen[key] = placeholder
         return placeholder
-
-    def _tsz(self, kind: str, value: str) -> str:
-        message = encode_text(f"{self._rid or ''}\x00{kind}\x00{value}")
-        digest = hashlib.blake2b(message, key=self._key, digest_size=8).hexdigest()
-        if self._rid:
-            return f"[{self._rid}_{kind}_{digest}]"
-        return f"[{kind}_{digest}]"
 
 
 def redact(text: str, spans: Iterable[tuple[int, int, str]]) -> str:

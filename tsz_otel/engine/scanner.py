@@ -7,12 +7,17 @@ patterns over a 1 KB prompt would cost ~400 us. Instead:
 1. Every built-in form carries a ``trigger`` (an RE2 expression any real match
    contains) and all triggers are compiled into one ``re2.Set``: a single DFA pass
    over the UTF-8 text (a few microseconds per KB) says which forms can match.
-2. Only those forms run, and only where they can match: their occurrences are
-   found with ``bytes.find`` on plain ``literals`` (``ghp_``, ``@``, ``://``)
-   or with the trigger compiled alone in RE2 (digit shapes), and the precise
-   :mod:`re` regex is tried at or around each occurrence, never over the whole
-   text.
-3. Checks, trims and context scoring run per candidate (:class:`CompiledRow`).
+2. Only those forms run, and only where they can match. A form whose matches
+   all start with one of its ``literals`` (``ghp_``, ``sk-``, ``(``) and fit in
+   its window runs its :mod:`re` regex over the text with ``finditer``:
+   CPython's matcher skips to the literal prefix in C, which is cheaper than
+   any Python loop over occurrences. So does a digit-led form on a text shorter
+   than its ``scan_below``. The other forms find their occurrences with
+   ``bytes.find`` on plain ``literals`` (``@``, ``://``) or with the trigger
+   compiled alone in RE2 (digit shapes), and the precise regex is tried at or
+   around each occurrence, never over the whole text.
+3. Checks, trims and context scoring run per candidate (:class:`CompiledRow`),
+   cheapest test first.
 
 Forms without a trigger (user patterns) run over the whole text, with RE2.
 
@@ -40,17 +45,25 @@ from .types import Match
 __all__ = [
     "CompiledForm",
     "CompiledRow",
+    "Finding",
     "HoldRule",
     "Scanner",
     "hold_rules",
     "stable_prefix",
 ]
 
+Finding = tuple[str, str, int, int, float, float, str, float]
+"""A scored candidate as a plain tuple, in :class:`~tsz_otel.engine.types.Match`'s field
+order (type, category, start, end, score, base, validation, context): ``Match(*f)``
+is the same candidate. The engine's hot path works on these; a frozen dataclass
+costs several times more to build and most candidates never need to be one."""
+
 _PASSED, _FAILED, _NONE = "passed", "failed", "none"
 _SET_MAX_MEM = 64 << 20
 _SET_MAX_TEXT = 1 << 20  # above this, every form runs its own locator
 _UNANCHORED = re2._Anchor.UNANCHORED
 _LOOKAHEAD_SLACK = 8  # widest look-ahead of any built-in form, with margin
+_UNBOUNDED_WIDTH = 1 << 31  # CPython reports unbounded repeats as a huge width
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -62,14 +75,21 @@ class _Texts:
     back to ``str`` offsets.
     """
 
-    __slots__ = ("_lowered", "ascii", "data", "offsets", "text")
+    __slots__ = ("_lowered", "_offsets", "ascii", "data", "text")
 
     def __init__(self, text: str, data: bytes) -> None:
         self.text = text
         self.data = data
         self.ascii = len(data) == len(text)
-        self.offsets = OffsetMap(text, data)
+        self._offsets: OffsetMap | None = None
         self._lowered: bytes | None = None
+
+    @property
+    def offsets(self) -> OffsetMap:
+        """Byte -> character offsets (one incremental pass; see :class:`OffsetMap`)."""
+        if self._offsets is None:
+            self._offsets = OffsetMap(self.text, self.data)
+        return self._offsets
 
     @property
     def lowered(self) -> bytes:
@@ -108,6 +128,8 @@ class CompiledForm:
         "_left",
         "_locator",
         "_needles",
+        "_prefixes",
+        "_scan_below",
         "_user",
         "_width",
         "form",
@@ -127,16 +149,30 @@ class CompiledForm:
         self._needles = tuple(literal.encode("utf-8") for literal in form.literals)
         self._width = min((len(needle) for needle in self._needles), default=0)
         self._left = re.compile(form.left_class + "*").match if form.left_class else None
+        self._prefixes: tuple[str, ...] = ()
+        self._scan_below = form.scan_below if spec.builtin else 0
         if spec.builtin:
             flags = (0 if spec.unicode else re.ASCII) | (re.IGNORECASE if spec.ignore_case else 0)
             self._builtin = re.compile(form.regex, flags)
             locate = form.locate or form.trigger
             if locate and not form.literals:
-                self._locator = re2.compile(locate.encode("utf-8"), options=_re2_options())
+                raw = re2.compile(locate.encode("utf-8"), options=_re2_options())
+                self._locator = getattr(raw, "_regexp", raw)
+            width = _max_width(self._builtin)
+            if form.at_trigger and form.literals and width is not None and width <= spec.max_len:
+                self._prefixes = tuple(
+                    literal.lower() if form.literals_ignore_case else literal
+                    for literal in form.literals
+                )
         else:
             self._user = compile_user_regex(
                 spec.name, form.regex, case_insensitive=spec.ignore_case
             )
+
+    @property
+    def scans_whole_text(self) -> bool:
+        """Whether the regex runs over the whole text (``finditer``) instead of windows."""
+        return bool(self._prefixes)
 
     def spans(self, texts: _Texts) -> list[tuple[int, int]]:
         """``(start, end)`` character spans of the form's matches."""
@@ -145,8 +181,10 @@ class CompiledForm:
         rx = self._builtin
         assert rx is not None
         group = self.form.group
-        if self.form.trigger is None:
-            matches: Iterable[re.Match[str]] = rx.finditer(texts.text)
+        if self._prefixes:
+            matches: Iterable[re.Match[str]] = self._at_literals(rx, texts)
+        elif self.form.trigger is None or len(texts.text) < self._scan_below:
+            matches = rx.finditer(texts.text)
         else:
             matches = self._located(rx, texts)
         if group == 0:
@@ -154,6 +192,28 @@ class CompiledForm:
         if group > 0:
             return [m.span(group) for m in matches]
         return [m.span(m.lastindex or 0) for m in matches]
+
+    def _at_literals(self, rx: re.Pattern[str], texts: _Texts) -> list[re.Match[str]]:
+        """``finditer`` over the whole text, for a form tried only at its literals.
+
+        Same result as :meth:`_located` (the regex tried at each literal
+        occurrence in a window of ``span_end`` characters): every match of such a
+        form starts with one of its literals, and no match can be longer than
+        ``max_len`` (checked when the form is compiled), so no window ever cuts a
+        match short. Should a match ever not start with a literal, the windowed
+        search decides instead.
+        """
+        text = texts.text
+        found = list(rx.finditer(text))
+        if found:
+            prefixes = self._prefixes
+            lower = self.form.literals_ignore_case
+            for m in found:
+                start = m.start()
+                head = text[start : start + 32].lower() if lower else text
+                if not head.startswith(prefixes, 0 if lower else start):
+                    return self._located(rx, texts)
+        return found
 
     def _located(self, rx: re.Pattern[str], texts: _Texts) -> list[re.Match[str]]:
         """Matches of ``rx`` tried only around the trigger's occurrences.
@@ -214,20 +274,64 @@ class CompiledForm:
 
 
 class CompiledRow:
-    """A catalogue row with its forms compiled and its checks resolved."""
+    """A catalogue row with its forms compiled and its checks resolved.
 
-    __slots__ = ("_checks", "_trim", "forms", "order", "spec")
+    The row's scoring data is copied into slots at build time so that
+    :meth:`evaluate`, which runs for every raw candidate, reads locals rather
+    than walking ``spec`` attributes.
+    """
+
+    __slots__ = (
+        "_base",
+        "_boost",
+        "_category",
+        "_check",
+        "_checks",
+        "_context",
+        "_fail",
+        "_name",
+        "_pass",
+        "_trim",
+        "_window",
+        "forms",
+        "order",
+        "spec",
+    )
 
     def __init__(self, spec: PatternSpec, order: int) -> None:
         self.spec = spec
         self.order = order
         self.forms = tuple(CompiledForm(self, form, spec) for form in spec.forms)
         self._checks: tuple[Check, ...] = tuple(CHECKS[name] for name in spec.checks)
+        self._check: Check | None = self._checks[0] if len(self._checks) == 1 else None
         self._trim: Trim | None = TRIMS[spec.trim] if spec.trim else None
+        self._name = spec.name
+        self._category = spec.category
+        self._base = spec.base
+        self._pass = spec.base if spec.pass_score is None else spec.pass_score
+        self._fail = spec.fail_score
+        self._boost = spec.context_boost if spec.context else 0.0
+        self._window = spec.context_window
+        # "any context word occurs in the lower-cased window", as one C-level search
+        self._context = (
+            re.compile("|".join(re.escape(word) for word in spec.context)).search
+            if spec.context
+            else None
+        )
 
-    def evaluate(self, text: str, start: int, end: int, out: list[Match]) -> None:
-        """Check and score one raw span; append a :class:`Match` unless it drops."""
-        spec = self.spec
+    def _verdict(self, value: str) -> bool | None:
+        """The checks' verdict: ``False`` if any fails, else ``True`` if any passes."""
+        verdict: bool | None = None
+        for check in self._checks:
+            result = check(value)
+            if result is False:
+                return False
+            if result:
+                verdict = True
+        return verdict
+
+    def evaluate(self, text: str, start: int, end: int, out: list[Finding]) -> None:
+        """Check and score one raw span; append a :data:`Finding` unless it drops."""
         value = text[start:end]
         if self._trim is not None:
             keep = self._trim(value)
@@ -236,34 +340,29 @@ class CompiledRow:
             end = start + keep
             value = value[:keep]
         verdict: bool | None = None
-        for check in self._checks:
-            result = check(value)
-            if result is False:
-                verdict = False
-                break
-            if result:
-                verdict = True
+        if self._check is not None:
+            result = self._check(value)
+            verdict = False if result is False else (True if result else None)
+        elif self._checks:
+            verdict = self._verdict(value)
         if verdict is None:
-            score, validation = spec.base, _NONE
+            score, validation = self._base, _NONE
         elif verdict:
-            score = spec.base if spec.pass_score is None else spec.pass_score
-            validation = _PASSED
+            score, validation = self._pass, _PASSED
         else:
-            score, validation = spec.fail_score, _FAILED
+            score, validation = self._fail, _FAILED
         if score <= 0.0:
             return
         boost = 0.0
-        if spec.context_boost:
-            window = text[max(0, start - spec.context_window) : start].lower()
-            for word in spec.context:
-                if word in window:
-                    boost = spec.context_boost
-                    break
+        if self._boost:
+            window = text[max(0, start - self._window) : start].lower()
+            if self._context is not None and self._context(window) is not None:
+                boost = self._boost
         final = score + boost
         out.append(
-            Match(
-                spec.name,
-                spec.category,
+            (
+                self._name,
+                self._category,
                 start,
                 end,
                 final if final < 1.0 else 1.0,
@@ -277,7 +376,7 @@ class CompiledRow:
 class Scanner:
     """All active rows, compiled, plus the one-pass prefilter over their triggers."""
 
-    __slots__ = ("_always", "_by_name", "_prefilter", "_triggered", "rows")
+    __slots__ = ("_always", "_by_name", "_hits", "_prefilter", "_triggered", "rows")
 
     def __init__(self, specs: Sequence[PatternSpec]) -> None:
         self.rows: tuple[CompiledRow, ...] = tuple(
@@ -288,6 +387,9 @@ class Scanner:
         self._triggered = tuple(form for form in forms if form.form.trigger)
         self._always = tuple(form for form in forms if not form.form.trigger)
         self._prefilter = _build_set(form.form.trigger or "" for form in self._triggered)
+        # the binding's own Set.Match (a list of indices), without the wrapper's checks
+        raw = getattr(self._prefilter, "_set", self._prefilter)
+        self._hits: Any = getattr(raw, "Match", None)
 
     def row(self, name: str) -> CompiledRow | None:
         return self._by_name.get(name)
@@ -301,46 +403,73 @@ class Scanner:
             # (which does fall back) decides instead.
             selected = list(self._triggered)
         elif self._prefilter is not None:
-            hits = self._prefilter.Match(data)
+            hits = self._hits(data) if self._hits is not None else self._prefilter.Match(data)
             if hits:
-                selected = [self._triggered[index] for index in sorted(hits)]
+                triggered = self._triggered
+                selected = [triggered[index] for index in sorted(hits)]
         if self._always:
             selected.extend(self._always)
         return selected
 
     def scan(self, text: str, data: bytes | None = None) -> list[Match]:
         """Every scored candidate of every active row (overlaps not yet resolved)."""
+        return [Match(*finding) for finding in self.findings(text, data)]
+
+    def findings(self, text: str, data: bytes | None = None) -> list[Finding]:
+        """:meth:`scan` as :data:`Finding` tuples (what the engine uses)."""
         if data is None:
             data = encode_text(text)
-        out: list[Match] = []
+        out: list[Finding] = []
+        forms = self.candidate_forms(data)
+        if not forms:
+            return out
         texts = _Texts(text, data)
-        for form in self.candidate_forms(data):
-            evaluate = form.row.evaluate
-            for start, end in form.spans(texts):
-                if end > start:
-                    evaluate(text, start, end, out)
+        for form in forms:
+            spans = form.spans(texts)
+            if spans:
+                evaluate = form.row.evaluate
+                for start, end in spans:
+                    if end > start:
+                        evaluate(text, start, end, out)
         return out
 
 
 def _re2_spans(locator: Any, data: bytes) -> list[tuple[int, int]]:
     """Non-overlapping match spans of a compiled RE2 pattern over ``data``.
 
-    Uses the binding's ``Match`` directly when available: the ``finditer``
-    wrapper builds a match object per hit, which costs more than the search.
+    ``locator`` is the binding's raw regexp (``re2.compile(...)._regexp``) when
+    this google-re2 version has one: its ``Match`` costs less than the
+    ``finditer`` wrapper, which builds a match object per hit.
     """
-    raw = getattr(locator, "_regexp", None)
-    if raw is None:  # pragma: no cover - other google-re2 versions
+    match = getattr(locator, "Match", None)
+    if match is None:  # pragma: no cover - other google-re2 versions
         return [m.span() for m in locator.finditer(data)]
     size = len(data)
     position = 0
     found: list[tuple[int, int]] = []
     while position <= size:
-        start, end = raw.Match(_UNANCHORED, data, position, size)[0]
+        start, end = match(_UNANCHORED, data, position, size)[0]
         if start < 0:
             break
         found.append((start, end))
         position = end if end > position else position + 1
     return found
+
+
+def _max_width(rx: re.Pattern[str]) -> int | None:
+    """The longest string ``rx`` can match, per CPython's regex parser.
+
+    ``None`` (no whole-text scan) when the parser is unavailable or the width is
+    unbounded; the parser is CPython's own and private, hence the caution.
+    """
+    parser = getattr(re, "_parser", None)
+    if parser is None:  # pragma: no cover - every supported CPython has it
+        return None
+    try:
+        width = int(parser.parse(rx.pattern, rx.flags).getwidth()[1])
+    except Exception:  # pragma: no cover - defensive: a parser change
+        return None
+    return width if width < _UNBOUNDED_WIDTH else None
 
 
 def _re2_options() -> Any:

@@ -90,11 +90,18 @@ def round2(value: float) -> float:
     ``.xx5`` boundary; only then the (slower) decimal rounding of the models runs.
     """
     scaled = value * 100.0
-    low = math.floor(scaled)
+    low = _floor(scaled)
     fraction = scaled - low
-    if abs(fraction - 0.5) > 1e-6:
-        return (low + (1 if fraction > 0.5 else 0)) / 100.0
+    if fraction < _HALF_LOW:
+        return low / 100.0
+    if fraction > _HALF_HIGH:
+        return (low + 1) / 100.0
     return round_confidence(value)
+
+
+_floor = math.floor
+_HALF_LOW = 0.5 - 1e-6  # fractions within 1e-6 of .5 take the exact decimal path
+_HALF_HIGH = 0.5 + 1e-6
 
 
 def category_score(category: str) -> float:

@@ -33,7 +33,7 @@ from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, Guardrail
 
 from .._formats import WireFormat, format_for_path, response_info
 from .._guarding import Guarding, InputResult
-from .._llm_span import GUARDED_KEY, LLMCall
+from .._llm_span import GUARDED_KEY, LLMCall, server_of
 from .._overrides import CallOptions, is_tsz_header, options_from
 from .._stream_call import StreamCall
 from .._wire_stream import attach_session
@@ -251,7 +251,8 @@ class _Outcome:
 def _start(core: Core, plan: _Plan, request: Any) -> LLMCall:
     fmt: WireFormat = plan.fmt  # type: ignore[assignment]
     stream = fmt.wants_stream(plan.body)
-    return core.guarding.start_llm(core.tracer, fmt, plan.model, str(request.url), stream)
+    server = server_of(request.url)
+    return core.guarding.start_llm(core.tracer, fmt, plan.model, server, stream)
 
 
 def handle_request(

@@ -93,23 +93,27 @@ Every ``TSZ_*`` setting of :class:`tsz_otel.Settings` applies, e.g.::
     export TSZ_MODE=mask
     export TSZ_STREAM_MODE=stream-sync
     export TSZ_INPUT_ROLES=user,tool
-    export TSZ_OBSERVE_ASYNC=false      # observe-mode checks inline (default: background)
+    export TSZ_OBSERVE_ASYNC=true       # observe-mode checks in the background (default: inline)
 
-Observe mode never waits for a verdict, so by default (``TSZ_OBSERVE_ASYNC=true``) its
-checks run on a background thread of the instrumentor: the ``apply_guardrail`` spans
-(still children of the LLM span, which keeps the call's end time) appear a moment after
-the call returns; :meth:`TszOpenAIInstrumentor.force_flush` waits for them and they are
-flushed at interpreter exit. ``TSZ_OBSERVE_ASYNC=false`` checks inline, like mask and
-block mode always do. This pays off most with a remote engine or AI scoring (network
-waits); with the inline engine the work still shares the GIL with the application.
+Observe mode never waits for a verdict, so with ``TSZ_OBSERVE_ASYNC=true`` its checks run
+on a background thread of the instrumentor: the ``apply_guardrail`` spans (still children
+of the LLM span, which keeps the call's end time) appear a moment after the call returns;
+:meth:`TszOpenAIInstrumentor.force_flush` waits for them and they are flushed at
+interpreter exit. The default (``false``) checks inline, like mask and block mode always
+do: with the inline engine a check is CPU work that shares the GIL with the application,
+and measured per call (``benchmarks/bench_instrumentation.py``, variants ``tsz observe``
+and ``tsz observe, async``) the background thread cost as much CPU or more and gave no
+steady wall-clock gain, while it delays the spans. Turn it on for a remote engine or AI
+scoring, whose checks wait on the network.
 
 Suppression: inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()`` (or
 with ``is_instrumentation_enabled()`` false) calls pass through unguarded and untraced.
 With the httpx instrumentor also active, a call guarded here is not evaluated again there.
 
-Limits: raw body bytes of a *non-streaming* ``with_raw_response`` answer (``.text``,
-``.json()``) are not rewritten (``.parse()`` is); in stream-sync, validators
-(``X-TSZ-Guardrails``) run on the whole answer at the end, not per chunk.
+``with_raw_response``: a masked answer is masked in the raw body too (``.text``,
+``.json()``, ``.content`` and ``.parse()`` agree; ``Content-Length`` is right). Limit: in
+stream-sync, validators (``X-TSZ-Guardrails``) run on the whole answer at the end, not per
+chunk.
 
 API
 ---

@@ -12,7 +12,9 @@ the JSON body in ``options.json_data`` before anything is sent. The wrapper, in 
 4. marks the context so the httpx instrumentor does not evaluate the call again;
 5. checks the answer: whole answers are masked in place (or raise); streams get their
    body guarded at the byte level and come back wrapped in a :mod:`._stream` proxy;
-   ``with_raw_response`` results are guarded through their cached ``parse()``.
+   ``with_raw_response`` streams are guarded through their cached ``parse()``; a whole
+   ``with_raw_response`` answer is checked on its JSON body, and a masked body replaces
+   the raw response, so ``.text``, ``.json()`` and ``.parse()`` all show the same answer.
 
 Only guard decisions propagate; a bug in this module is logged and the call goes on.
 """
@@ -20,6 +22,7 @@ Only guard decisions propagate; a bug in this module is logged and the call goes
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,7 +36,7 @@ from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, Guardrail
 
 from .._formats import WireFormat, format_for_path, response_info
 from .._guarding import Guarding, InputResult
-from .._llm_span import GUARDED_KEY, LLMCall
+from .._llm_span import GUARDED_KEY, LLMCall, Server, server_of
 from .._overrides import CallOptions, options_from, without_tsz_headers
 from .._stream_call import StreamCall
 from .._wire_stream import attach_session
@@ -50,13 +53,20 @@ class Core:
     """What the wrappers share, bound at ``instrument()`` time; ``active`` turns them off
     (the SDK may keep a wrapped bound method after ``uninstrument()``)."""
 
-    __slots__ = ("active", "guarding", "openai", "tracer")
+    __slots__ = ("active", "async_stream", "guarding", "openai", "raw_types", "stream", "tracer")
 
     def __init__(self, tracer: Tracer, guarding: Guarding, openai_module: Any) -> None:
         self.tracer = tracer
         self.guarding = guarding
         self.openai = openai_module
         self.active = True
+        # resolved once: the result types each call is sorted by
+        self.stream: type = openai_module.Stream
+        self.async_stream: type = openai_module.AsyncStream
+        self.raw_types: tuple[type, ...] = (
+            openai_module._legacy_response.LegacyAPIResponse,
+            openai_module._response.BaseAPIResponse,
+        )
 
 
 @dataclass(slots=True)
@@ -67,7 +77,7 @@ class _Plan:
     strip: bool
     body: Any
     model: str | None
-    url: str
+    server: Server
     stream: bool
 
     def options_to_send(self, body: Any) -> Any:
@@ -101,12 +111,12 @@ def _plan(core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, An
     call, strip = options_from(core.guarding.defaults, headers.items())
     body = options.json_data
     fmt = None
+    path = str(options.url)
     if str(options.method).lower() == "post" and isinstance(body, Mapping):
-        fmt = format_for_path(str(options.url))
+        fmt = format_for_path(path)
     if fmt is None and not strip:
         return None
     model = body.get("model") if isinstance(body, Mapping) else None
-    url = str(instance.base_url).rstrip("/") + "/" + str(options.url).lstrip("/")
     return _Plan(
         fmt=fmt,
         options=options,
@@ -114,9 +124,17 @@ def _plan(core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, An
         strip=strip,
         body=body,
         model=model if isinstance(model, str) else None,
-        url=url,
+        server=_server(instance, path),
         stream=bool(kwargs.get("stream", False)),
     )
+
+
+def _server(instance: Any, path: str) -> Server:
+    """Where the call goes: the client's base URL (an ``httpx`` URL, read from its parts)
+    unless the request names an absolute URL."""
+    if path.startswith(("http://", "https://")):
+        return server_of(path)
+    return server_of(instance.base_url)
 
 
 def _prepare(
@@ -152,7 +170,7 @@ class RequestWrapper:
         if plan.fmt is None:
             call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
             return wrapped(*call_args, **call_kwargs)
-        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.server, plan.stream)
         token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
         try:
             checked = core.guarding.check_input(plan.fmt, plan.body, plan.call, llm)
@@ -184,7 +202,7 @@ class AsyncRequestWrapper:
         if plan.fmt is None:
             call_args, call_kwargs = _with_options(args, kwargs, plan.options_to_send(plan.body))
             return await wrapped(*call_args, **call_kwargs)
-        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.url, plan.stream)
+        llm = core.guarding.start_llm(core.tracer, plan.fmt, plan.model, plan.server, plan.stream)
         token = otel_context.attach(otel_context.set_value(GUARDED_KEY, True, llm.context))
         try:
             checked = await core.guarding.acheck_input(plan.fmt, plan.body, plan.call, llm)
@@ -214,16 +232,11 @@ class _Outcome:
         return StreamCall(self.core.guarding, self.plan.call, self.llm, self.checked.restorer)
 
     def _is_raw(self, result: Any) -> bool:
-        openai = self.core.openai
-        raw_types = (
-            openai._legacy_response.LegacyAPIResponse,
-            openai._response.BaseAPIResponse,
-        )
-        return isinstance(result, raw_types)
+        return isinstance(result, self.core.raw_types)
 
     def sync(self, result: Any) -> Any:
         try:
-            if isinstance(result, self.core.openai.Stream):
+            if isinstance(result, self.core.stream):
                 return self._stream(result, is_async=False)
             if self._is_raw(result):
                 return self._raw_sync(result)
@@ -238,7 +251,7 @@ class _Outcome:
 
     async def async_(self, result: Any) -> Any:
         try:
-            if isinstance(result, self.core.openai.AsyncStream):
+            if isinstance(result, self.core.async_stream):
                 return self._stream(result, is_async=True)
             if self._is_raw(result):
                 return await self._raw_async(result)
@@ -286,7 +299,14 @@ class _Outcome:
                 return raw
             _cache_parsed(raw, TszStream(raw.parse(), call))
             return raw
-        self._whole(raw.parse())
+        body = _json_body(raw.http_response)
+        if body is None:  # not a JSON object: guard what the SDK parses
+            self._whole(raw.parse())
+            return raw
+        changed = self.core.guarding.check_output(
+            self.fmt, body, self.plan.call, self.llm, self.checked.restorer
+        )
+        self._raw_done(raw, body, changed)
         return raw
 
     async def _raw_async(self, raw: Any) -> Any:
@@ -300,11 +320,56 @@ class _Outcome:
                 parsed = await parsed
             _cache_parsed(raw, TszAsyncStream(parsed, call))
             return raw
-        parsed = raw.parse()
-        if inspect.isawaitable(parsed):
-            parsed = await parsed
-        await self._awhole(parsed)
+        body = _json_body(raw.http_response)
+        if body is None:
+            parsed = raw.parse()
+            if inspect.isawaitable(parsed):
+                parsed = await parsed
+            await self._awhole(parsed)
+            return raw
+        changed = await self.core.guarding.acheck_output(
+            self.fmt, body, self.plan.call, self.llm, self.checked.restorer
+        )
+        self._raw_done(raw, body, changed)
         return raw
+
+    def _raw_done(self, raw: Any, body: dict[str, Any], changed: bool) -> None:
+        """A masked answer replaces the raw body, so ``.text``/``.json()``/``.content`` and
+        ``.parse()`` (which parses it on first use) all see the same masked answer."""
+        if changed:
+            raw.http_response = _with_body(raw.http_response, body)
+        self.llm.record(response_info(body, self.fmt.info))
+        self.llm.end()
+
+
+def _json_body(response: Any) -> dict[str, Any] | None:
+    """The (already read) JSON object body of a response, or None."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, RuntimeError):  # not JSON / not read
+        return None
+    return body if isinstance(body, dict) else None
+
+
+_BODY_HEADERS = frozenset({b"content-length", b"content-encoding", b"transfer-encoding"})
+
+
+def _with_body(response: Any, body: dict[str, Any]) -> Any:
+    """A copy of an ``httpx``/``httpx2`` response whose body is ``body`` as JSON (right
+    ``Content-Length``, no ``Content-Encoding``: the content is no longer the wire's)."""
+    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]
+    replaced = type(response)(
+        response.status_code,
+        headers=headers,
+        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        request=response.request,
+        extensions=response.extensions,
+    )
+    try:
+        replaced.elapsed = response.elapsed
+    except RuntimeError:  # no timing recorded on the original
+        pass
+    return replaced
 
 
 def _cache_parsed(raw: Any, proxy: Any) -> None:
