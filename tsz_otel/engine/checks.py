@@ -65,8 +65,8 @@ def _digits(value: str) -> str:
 
 # --------------------------------------------------------------------------- numbers
 
-# Luhn's doubled digit, indexed by the ASCII code of the digit.
-_LUHN_DOUBLE = tuple(((c - 48) * 2) - (9 if (c - 48) * 2 > 9 else 0) for c in range(48, 58))
+# Luhn's doubled digit (2d, or 2d - 9 above 9) as a byte translation of ASCII digits.
+_LUHN_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -74,8 +74,8 @@ def luhn_ok(digits: str) -> bool:
     if not digits or not digits.isdigit() or not digits.isascii():
         return False
     raw = digits.encode("ascii")
-    total = sum(raw[-1::-2]) - 48 * len(raw[-1::-2])
-    total += sum(_LUHN_DOUBLE[c - 48] for c in raw[-2::-2])
+    kept, doubled = raw[-1::-2], raw[-2::-2].translate(_LUHN_DOUBLED)
+    total = sum(kept) + sum(doubled) - 48 * (len(kept) + len(doubled))
     return total % 10 == 0
 
 
@@ -155,16 +155,21 @@ def iban_trim(value: str) -> int:
     expected = IBAN_LENGTHS.get(value[:2].upper())
     if expected is None:
         return 0
+    if " " not in value:
+        return expected if len(value) >= expected else 0
     seen = 0
-    for index, char in enumerate(value):
-        if char != " ":
-            seen += 1
-            if seen == expected:
-                end = index + 1
-                if end < len(value) and value[end] != " " and " " in value[:end]:
-                    return 0
-                return end
+    for group in _NON_SPACE_RUN(value):
+        start, end = group.span()
+        if seen + end - start >= expected:
+            end = start + expected - seen  # just after the expected-th character
+            if end < len(value) and value[end] != " " and " " in value[:end]:
+                return 0  # the cut would fall inside a group
+            return end
+        seen += end - start
     return 0
+
+
+_NON_SPACE_RUN = re.compile(r"[^ ]+").finditer
 
 
 def tckn_ok(value: str) -> bool | None:
@@ -214,14 +219,22 @@ def ipv4_ok(value: str) -> bool | None:
     parts = value.split(".")
     if len(parts) != 4:
         return False
-    for part in parts:
-        if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+    if _DOTTED_QUAD(value) is None:
+        if value.isascii():
             return False
-        if int(part) > 255:
-            return False
+        for part in parts:  # non-ASCII digits: the general test
+            if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+                return False
+            if int(part) > 255:
+                return False
     if value in ("0.0.0.0", "255.255.255.255"):
         return False
     return not (parts[0] == "255" and all(part in _MASK_OCTETS for part in parts))
+
+
+# Four ASCII octets 0-255 without leading zeros: ipv4_ok's per-part test in one match.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}").fullmatch
 
 
 def ipv6_ok(value: str) -> bool | None:
@@ -611,8 +624,10 @@ def email_ok(value: str) -> bool | None:
         return False
     if local[0] == "." or local[-1] == "." or ".." in local:
         return False
-    labels = domain.split(".")
-    return all(0 < len(label) <= 63 and label[0] != "-" and label[-1] != "-" for label in labels)
+    for label in domain.split("."):
+        if not 0 < len(label) <= 63 or label[0] == "-" or label[-1] == "-":
+            return False
+    return True
 
 
 _URL_TAIL = ".,;:!?'\")]}>*"

@@ -8,11 +8,14 @@ What one call does
    kept (encoded with ``surrogatepass``) so byte offsets never crash.
 2. **Scan.** The compiled catalogue (:mod:`.scanner`) finds candidates with one
    RE2 prefilter pass and per-form windows; prompt-injection detection
-   (:mod:`.injection`, when installed) adds its matches; every blocklist item
-   adds ``BLOCKLIST`` hits (confidence 1.00).
+   (:mod:`.injection`, when installed) adds its matches (only for texts its
+   ``may_contain_injection`` lets through, when the module has that cheap
+   test); allowlisted values are dropped here, before any AI step, so a trusted
+   value is never sent to a model; every blocklist item adds ``BLOCKLIST`` hits
+   (confidence 1.00).
 3. **Score** (:mod:`.scoring`): base score, checks, context, optional AI score;
    rounded to two decimals; compared with the pattern/category/global thresholds.
-   Candidates below the allow threshold are dropped, as are allowlisted values.
+   Candidates below the allow threshold are dropped.
 4. **Resolve overlaps** (:mod:`.redaction`): blocklist first, then longest,
    highest score, catalogue order.
 5. **Respond** in TSZ's shape: placeholders (``settings.placeholder_style``),
@@ -22,8 +25,13 @@ What one call does
 
 Scoring model (details in :mod:`.scoring` and :mod:`.catalogue`)
 ---------------------------------------------------------------
-``score = base -> pass_score / fail_score after checks -> + context boost ->
-(regex + ai) / 2 if an AI scorer answered``. Verified high-risk findings (valid
+``score = base -> pass_score / fail_score after checks -> + context boost``, and
+when an AI scorer answered for the candidate, the scorer's ``final_score``: with
+``tsz_otel.ai.AIClient`` that is ``0.25 * regex + 0.75 * ai``
+(:func:`tsz_otel.ai.prompts.combine`), not TSZ's ``(regex + ai) / 2``, which caps
+a PII match below the block threshold. AI fallbacks (timeouts, bad replies) keep
+the regex score and are counted on the response's private ``_ai_failures``
+(``ScoreBatch.failures``) for the guard to record. Verified high-risk findings (valid
 card numbers, private keys, checksummed or marker-bearing cloud and SaaS keys,
 JWTs with a decodable header) score >= 0.85 and block by default; structurally
 checked PII (e-mail, phone, IBAN, SSN, IP) sits in the mask band; ambiguous
@@ -72,8 +80,9 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from types import MappingProxyType, ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -180,7 +189,27 @@ _AIOutcome = tuple[Sequence[Any] | None, dict[str, int]]
 """An AI step's result: a score per match (``None``: regex scores only) and the
 fallback counts by reason (``ScoreBatch.failures``)."""
 
-_set_slot = object.__setattr__
+
+def _slot_setter(name: str) -> Callable[[BaseModel, Any], None]:
+    """The setter of one of ``BaseModel``'s slots (its descriptor's ``__set__``).
+
+    Calling the descriptor directly costs half of ``object.__setattr__``, which
+    looks the name up on every call; ``object.__setattr__`` remains the fallback
+    should a pydantic version not keep the slot.
+    """
+    setter = getattr(BaseModel.__dict__.get(name), "__set__", None)
+    if setter is None:  # pragma: no cover - pydantic 2.x keeps these slots
+
+        def setter(model: BaseModel, value: Any) -> None:
+            object.__setattr__(model, name, value)
+
+    return cast("Callable[[BaseModel, Any], None]", setter)
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
 
 
 def _construct(
@@ -197,15 +226,29 @@ def _construct(
     several times cheaper; tests compare the JSON with validated construction.
     """
     model = cls.__new__(cls)
-    _set_slot(model, "__dict__", data)
-    _set_slot(model, "__pydantic_fields_set__", fields_set)
-    _set_slot(model, "__pydantic_extra__", None)
-    _set_slot(model, "__pydantic_private__", private)
+    _set_dict(model, data)
+    _set_fields_set(model, fields_set)
+    _set_extra(model, None)
+    _set_private(model, private)
     return model
 
 
 _Kept = tuple[str, str, int, int, float, int, float, str, float, str, float | None]
 """A kept candidate: :class:`~tsz_otel.engine.redaction.Candidate`'s fields, in order."""
+
+
+_start_of = itemgetter(2)
+
+
+def _disjoint(ordered: list[_Kept]) -> bool:
+    """Whether candidates sorted by start neither overlap nor include a blocklist hit
+    (see :func:`~tsz_otel.engine.redaction.resolve_overlaps`: all are then kept)."""
+    previous_end = -1
+    for kind, _, start, end, *_ in ordered:
+        if start < previous_end or end <= start or kind == BLOCKLIST:
+            return False
+        previous_end = end
+    return True
 
 
 def _as_kept(cand: Candidate) -> _Kept:
@@ -830,6 +873,9 @@ class Engine:
             ]
         if len(kept) < 2:
             return kept
+        ordered = sorted(kept, key=_start_of)
+        if _disjoint(ordered):
+            return ordered  # what resolve_overlaps returns when there is nothing to resolve
         return [_as_kept(c) for c in resolve_overlaps([Candidate(*k) for k in kept])]
 
     def _ai_scores(self, text: str, found: list[Finding]) -> _AIOutcome:
@@ -868,13 +914,12 @@ class Engine:
         the same pass, so the response never reads the models back.
         """
         placeholders = Placeholders(self._placeholder_style, rid, self._key, self._hasher)
-        summary = _Summary(placeholders.restore_map)
         place = placeholders.__call__
         offsets = None if text.isascii() else OffsetMap(text)
         types = snap.types
-        breakdown = summary.breakdown
-        blocking = summary.blocking
-        spans = summary.spans
+        breakdown: dict[str, int] = {}
+        blocking: list[str] = []
+        spans: list[tuple[int, int, str]] = []
         total = weight = 0.0
         detections: list[DetectionResult] = []
         for (
@@ -934,8 +979,7 @@ class Engine:
             total += share * score
             weight += share
             spans.append((start, end, placeholder))
-        summary.total, summary.weight = total, weight
-        return detections, summary
+        return detections, (placeholders.restore_map, breakdown, blocking, spans, total, weight)
 
     def _run_validators(
         self,
@@ -979,7 +1023,8 @@ class Engine:
         (detections weigh 1, blocklist hits 2, validator results 1.5): the
         detections' part was summed in :meth:`_detections`, in the same order.
         """
-        private = {"_restore_map": summary.restore_map, "_ai_failures": ai_failures}
+        restore_map, breakdown, blocking, spans, total, weight = summary
+        private = {"_restore_map": restore_map, "_ai_failures": ai_failures}
         if not detections and report is None:
             return _construct(DetectResponse, _empty_response(text), set(_RESPONSE_FIELDS), private)
         messages: list[str] = []
@@ -993,46 +1038,40 @@ class Engine:
             validator_results = list(report.results)
             blocked = bool(report.blocked)
             messages += list(report.messages)
-        if summary.blocking:
+        if blocking:
             blocked = True
-            messages += [_BLOCK_MESSAGE + kind for kind in summary.blocking]
-        total, weight = summary.total, summary.weight
+            messages += [_BLOCK_MESSAGE + kind for kind in blocking]
         for result in validator_results:
             total += VALIDATOR_WEIGHT * result.confidence_score
             weight += VALIDATOR_WEIGHT
         if mode == "BLOCK" and detections:
             blocked = True
             messages.append(_MODE_MESSAGE)
-        redacted = text if mode == "DETECT" or not detections else redact(text, summary.spans)
+        redacted = text if mode == "DETECT" or not detections else redact(text, spans)
         return _construct(
             DetectResponse,
             {
                 "redacted_text": redacted,
                 "detections": detections,
                 "validator_results": validator_results,
-                "breakdown": summary.breakdown,
+                "breakdown": breakdown,
                 "blocked": blocked,
                 "contains_pii": bool(detections),
                 "overall_confidence": round2(total / weight) if weight else 0.0,
-                "message": "; ".join(dict.fromkeys(messages)) or None,
+                "message": "; ".join(dict.fromkeys(messages)) or None if messages else None,
             },
             set(_RESPONSE_FIELDS),
             private,
         )
 
 
-class _Summary:
-    """What the response needs from the detections, gathered while building them."""
-
-    __slots__ = ("blocking", "breakdown", "restore_map", "spans", "total", "weight")
-
-    def __init__(self, restore_map: dict[str, str]) -> None:
-        self.restore_map = restore_map
-        self.breakdown: dict[str, int] = {}
-        self.blocking: list[str] = []  # types of BLOCK detections, in order
-        self.spans: list[tuple[int, int, str]] = []  # (start, end, placeholder) to redact
-        self.total = 0.0
-        self.weight = 0.0
+_Summary = tuple[
+    dict[str, str], dict[str, int], list[str], list[tuple[int, int, str]], float, float
+]
+"""What the response needs from the detections, gathered while building them: the
+placeholder restore map, the breakdown, the types of BLOCK detections (in order),
+the (start, end, placeholder) spans to redact, and the weighted confidence sum and
+weight of the detections."""
 
 
 def _clean_response(text: str, ai_failures: dict[str, int]) -> DetectResponse:

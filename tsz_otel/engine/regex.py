@@ -20,6 +20,8 @@ offsets (and back) in one pass over the text.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,14 +87,23 @@ def compile_user_regex(name: str, pattern: str, *, case_insensitive: bool = Fals
     return UserRegex(pattern, regexp)
 
 
-class OffsetMap:
-    """Byte <-> character offsets of one text, computed incrementally.
+# Runs of characters that take 2, 3 and 4 bytes in UTF-8 (lone surrogates take 3).
+_WIDE_RUNS = re.compile("[\u0080-\u07ff]+|[\u0800-\uffff]+|[\U00010000-\U0010ffff]+")
 
-    Offsets must be asked for in non-decreasing order (one object per pass); for
-    ASCII text both are the identity.
+
+class OffsetMap:
+    """Byte <-> character offsets of one text.
+
+    For ASCII text both are the identity. Otherwise the runs of multi-byte
+    characters are indexed once, on first use (one regex pass), and every
+    offset is then a binary search away, in any order. A byte offset inside a
+    multi-byte character (only an RE2 match over invalid UTF-8, such as an
+    encoded lone surrogate, can end there) is approximated incrementally from
+    the previous offset asked for, which is why one object serves one pass of
+    non-decreasing offsets.
     """
 
-    __slots__ = ("_ascii", "_byte", "_char", "_data", "_text")
+    __slots__ = ("_ascii", "_byte", "_char", "_data", "_runs", "_text")
 
     def __init__(self, text: str, data: bytes | None = None) -> None:
         self._text = text
@@ -100,11 +111,58 @@ class OffsetMap:
         self._data = data
         self._char = 0
         self._byte = 0
+        self._runs: _Runs | None = None
 
     def char(self, byte_offset: int) -> int:
-        """Character offset of ``byte_offset`` (must not decrease between calls)."""
+        """Character offset of ``byte_offset``."""
         if self._ascii:
             return byte_offset
+        runs = self._runs if self._runs is not None else self._index()
+        index = bisect_right(runs.byte_starts, byte_offset) - 1
+        if index < 0:
+            char = byte_offset
+        else:
+            inside = byte_offset - runs.byte_starts[index]
+            width = runs.widths[index]
+            if inside > runs.lengths[index] * width:
+                char = byte_offset - runs.extra_after[index]
+            elif inside % width:
+                return self._approximate(byte_offset)
+            else:
+                char = runs.char_starts[index] + inside // width
+        self._char, self._byte = char, byte_offset
+        return char
+
+    def byte(self, char_offset: int) -> int:
+        """Byte offset of ``char_offset``."""
+        if self._ascii:
+            return char_offset
+        runs = self._runs if self._runs is not None else self._index()
+        index = bisect_right(runs.char_starts, char_offset) - 1
+        if index < 0:
+            return char_offset
+        inside = char_offset - runs.char_starts[index]
+        if inside > runs.lengths[index]:
+            return char_offset + runs.extra_after[index]
+        return runs.byte_starts[index] + inside * runs.widths[index]
+
+    def _index(self) -> _Runs:
+        runs = _Runs()
+        extra = 0
+        for run in _WIDE_RUNS.finditer(self._text):
+            start, end = run.span()
+            width = len(encode_text(self._text[start]))
+            runs.char_starts.append(start)
+            runs.byte_starts.append(start + extra)
+            runs.lengths.append(end - start)
+            runs.widths.append(width)
+            extra += (end - start) * (width - 1)
+            runs.extra_after.append(extra)
+        self._runs = runs
+        return runs
+
+    def _approximate(self, byte_offset: int) -> int:
+        """A byte offset inside a character: decode from the last offset asked for."""
         if self._data is None:
             self._data = encode_text(self._text)
         if byte_offset < self._byte:
@@ -117,12 +175,17 @@ class OffsetMap:
         self._byte = byte_offset
         return self._char
 
-    def byte(self, char_offset: int) -> int:
-        """Byte offset of ``char_offset`` (must not decrease between calls)."""
-        if self._ascii:
-            return char_offset
-        if char_offset < self._char:
-            self._char, self._byte = 0, 0
-        self._byte += len(encode_text(self._text[self._char : char_offset]))
-        self._char = char_offset
-        return self._byte
+
+class _Runs:
+    """Where a text's multi-byte characters are: per run of same-width characters,
+    its first character and byte, its length in characters, its UTF-8 width, and the
+    extra bytes (beyond one per character) of all runs up to and including it."""
+
+    __slots__ = ("byte_starts", "char_starts", "extra_after", "lengths", "widths")
+
+    def __init__(self) -> None:
+        self.char_starts: list[int] = []
+        self.byte_starts: list[int] = []
+        self.lengths: list[int] = []
+        self.widths: list[int] = []
+        self.extra_after: list[int] = []

@@ -18,10 +18,13 @@ Every candidate gets a score in 0..1 from four parts, in this order:
    *before* the match ("SSN", "phone", "aws"), ``context_boost`` is added. Values
    that mean nothing on their own (bare digit runs, 40-character tokens) start
    below the allow threshold and only context lifts them into view.
-4. **AI score** (optional, a later component): when a scorer is installed and
-   asked to, the final score is the mean of the regex-path score and the AI score,
-   as TSZ does, and ``source`` becomes ``HYBRID`` (``AI`` if only the model
-   scored). Without one, ``source`` is ``REGEX``.
+4. **AI score** (optional): when a scorer is installed (``tsz_otel.ai.AIClient``)
+   and answers for a candidate, the final score is the scorer's blend
+   ``0.25 * regex + 0.75 * ai`` (:func:`tsz_otel.ai.prompts.combine`), and
+   ``source`` becomes ``HYBRID``. TSZ averages the two instead, which caps a PII
+   match at 0.80 so it can never auto-block (:func:`combine_ai` keeps TSZ's rule
+   for comparison with a TSZ server; the engine does not use it). Without a
+   scorer, or when the model gave no usable answer, ``source`` is ``REGEX``.
 
 Scores are rounded half-up to two decimals (the value the JSON shows) before
 they are compared with thresholds, so what a user reads is what decided.
@@ -151,11 +154,12 @@ def action_for(score: float, thresholds: Thresholds) -> Action:
 
 
 def combine_ai(regex_score: float | None, ai_score: float | None) -> tuple[float, str]:
-    """The final score and ``source`` from the regex path and an optional AI score.
+    """TSZ's own hybrid rule, for comparing with a TSZ server (the engine does not use it).
 
-    Both present: their mean (TSZ's hybrid rule, in decimal so that 0.60 and
-    0.95 give 0.78 as TSZ documents), ``HYBRID``. Only the model:
-    ``AI``. Only the regex path: ``REGEX``.
+    Both present: their mean (in decimal so that 0.60 and 0.95 give 0.78 as TSZ
+    documents), ``HYBRID``. Only the model: ``AI``. Only the regex path:
+    ``REGEX``. The inline engine takes the AI scorer's ``final_score`` instead
+    (``0.25 * regex + 0.75 * ai``, :func:`tsz_otel.ai.prompts.combine`).
     """
     if ai_score is None:
         return round2(regex_score or 0.0), "REGEX"
