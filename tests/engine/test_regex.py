@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from tsz_otel import InvalidPatternError
@@ -49,3 +51,17 @@ def test_offset_map_round_trips() -> None:
     assert [backward.char(b) for b in bytes_at] == list(range(len(text) + 1))
     again = OffsetMap(text)  # going back restarts from the beginning
     assert again.byte(5) == bytes_at[5] and again.byte(2) == bytes_at[2]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_offset_map_matches_utf8_lengths_on_mixed_text(seed: int) -> None:
+    """Runs of one width, runs mixing widths, lone surrogates, ASCII between them."""
+    rng = random.Random(seed)
+    alphabet = ["a", " ", "7", "é", "ß", "ж", "中", "\u0800", "\uffff", "😀", "\U00010000"]
+    alphabet.append("\ud800")  # a lone surrogate: 3 bytes with surrogatepass
+    text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+    data = encode_text(text)
+    expected = [len(encode_text(text[:i])) for i in range(len(text) + 1)]
+    assert [OffsetMap(text, data).byte(i) for i in range(len(text) + 1)] == expected
+    mapped = OffsetMap(text, data)
+    assert [mapped.char(b) for b in expected] == list(range(len(text) + 1))

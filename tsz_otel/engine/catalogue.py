@@ -409,6 +409,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[\"'`]?(" + _SECRET_VALUE + r"{8,256})(?!" + _SECRET_VALUE + r")"
                 ),
                 trigger=r"(?i)(?:key|token|secret|passw|pwd)[A-Za-z0-9_.\-\"' \t]{0,30}[:=]",
+                literals=("key", "token", "secret", "passw", "pwd"),
+                literals_ignore_case=True,
                 at_trigger=True,
                 group=1,
             ),
@@ -440,7 +442,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
                     r"[\w%+\-](?<![\w.%+\-][\w%+\-])[\w.%+\-]{0,63}"
                     r"@[^\W_](?:[\w\-]{0,62}\.)+[^\W\d_]{2,24}(?![\w\-]|\.\w)"
                 ),
-                trigger=r"[\pL\pN_%+\-]@[\pL\pN][\pL\pN\-]*\.\pL",
+                trigger=r"[\pL\pN_%+\-]@[\pL\pN][\pL\pN_\-.]*\.\pL",
                 literals=("@",),
                 left_class=r"[\w.%+\-]",
                 lookback=64,

@@ -100,16 +100,18 @@ class _Texts:
 
 
 def _literal_occurrences(
-    haystack: bytes, needles: tuple[bytes, ...], width: int
+    haystack: bytes, needles: tuple[bytes, ...], width: int, disjoint: bool = False
 ) -> list[tuple[int, int]]:
-    """``(start, start + width)`` of every position where any needle starts, in order."""
+    """``(start, start + width)`` of every position where any needle starts, in order
+    (``disjoint``: one needle, each occurrence after the end of the previous one)."""
     if len(needles) == 1:
         needle = needles[0]
+        step = len(needle) if disjoint else 1
         found = haystack.find(needle)
         out = []
         while found >= 0:
             out.append((found, found + width))
-            found = haystack.find(needle, found + 1)
+            found = haystack.find(needle, found + step)
         return out
     starts: set[int] = set()
     for needle in needles:
@@ -129,6 +131,7 @@ class CompiledForm:
         "_locator",
         "_needles",
         "_prefixes",
+        "_run",
         "_scan_below",
         "_user",
         "_width",
@@ -150,16 +153,26 @@ class CompiledForm:
         self._width = min((len(needle) for needle in self._needles), default=0)
         self._left = re.compile(form.left_class + "*").match if form.left_class else None
         self._prefixes: tuple[str, ...] = ()
+        self._run: tuple[bytes, bytes] | None = None
         self._scan_below = form.scan_below if spec.builtin else 0
         if spec.builtin:
             flags = (0 if spec.unicode else re.ASCII) | (re.IGNORECASE if spec.ignore_case else 0)
             self._builtin = re.compile(form.regex, flags)
             locate = form.locate or form.trigger
-            if locate and not form.literals:
+            self._run = _class_run(locate) if locate and not form.literals else None
+            if locate and not form.literals and self._run is None:
                 raw = re2.compile(locate.encode("utf-8"), options=_re2_options())
                 self._locator = getattr(raw, "_regexp", raw)
             width = _max_width(self._builtin)
-            if form.at_trigger and form.literals and width is not None and width <= spec.max_len:
+            # (case-insensitive literals give CPython no prefix to skip to: those
+            # forms are tried at each literal occurrence instead)
+            if (
+                form.at_trigger
+                and form.literals
+                and not form.literals_ignore_case
+                and width is not None
+                and width <= spec.max_len
+            ):
                 self._prefixes = tuple(
                     literal.lower() if form.literals_ignore_case else literal
                     for literal in form.literals
@@ -265,6 +278,9 @@ class CompiledForm:
         if self._needles:
             haystack = texts.lowered if self.form.literals_ignore_case else texts.data
             found = _literal_occurrences(haystack, self._needles, self._width)
+        elif self._run is not None:
+            table, needle = self._run
+            found = _literal_occurrences(texts.data.translate(table), (needle,), len(needle), True)
         else:
             found = _re2_spans(self._locator, texts.data)
         if texts.ascii:
@@ -454,6 +470,28 @@ def _re2_spans(locator: Any, data: bytes) -> list[tuple[int, int]]:
         found.append((start, end))
         position = end if end > position else position + 1
     return found
+
+
+_CLASS_RUN = re.compile(r"\[([^\]\\]+)\]\{(\d+)\}")
+
+
+def _class_run(locate: str) -> tuple[bytes, bytes] | None:
+    """A ``[class]{n}`` locate expression over ASCII as a byte test, or ``None``.
+
+    The class's bytes translate to ``a`` and every other byte to a space, so the
+    occurrences of the expression (leftmost, non-overlapping, as RE2 finds them)
+    are those of ``a * n`` in the translated text: found with ``bytes.find``,
+    without a DFA whose tables a busy process keeps evicting from the CPU caches.
+    """
+    shape = _CLASS_RUN.fullmatch(locate)
+    if shape is None:
+        return None
+    char_class = re.compile(f"[{shape.group(1)}]")
+    inside = bytes(b for b in range(128) if char_class.fullmatch(chr(b)))
+    if not inside:
+        return None
+    table = bytes(ord("a") if b in inside else ord(" ") for b in range(256))
+    return table, b"a" * int(shape.group(2))
 
 
 def _max_width(rx: re.Pattern[str]) -> int | None:
