@@ -117,3 +117,18 @@ def test_redacted_text_replaces_exactly_the_spans(engine: Engine) -> None:
         )
     assert rebuilt == response.redacted_text
     assert "4111" not in rebuilt and "jane@" not in rebuilt
+
+
+def test_byte_offsets_in_and_out_of_text_order() -> None:
+    from tsz_otel.engine.engine import _byte_offsets
+
+    text = "é 😀 ab 中文 cd \ud800 ef"
+    spans = [(0, 1), (2, 3), (4, 6), (7, 9), (13, 14), (15, 17)]
+    kept = [("T", "PII", s, e, 0.5, 0, 0.5, "none", 0.0, "REGEX", None) for s, e in spans]
+    expected = [len(text[:o].encode("utf-8", "surrogatepass")) for s, e in spans for o in (s, e)]
+    assert _byte_offsets(text, kept) == expected
+    shuffled = kept[::-1]
+    expected_reversed = [
+        len(text[:o].encode("utf-8", "surrogatepass")) for s, e in spans[::-1] for o in (s, e)
+    ]
+    assert _byte_offsets(text, shuffled) == expected_reversed

@@ -80,6 +80,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from types import MappingProxyType, ModuleType
 from typing import Any, Protocol, TypeVar, cast
@@ -238,6 +239,31 @@ _Kept = tuple[str, str, int, int, float, int, float, str, float, str, float | No
 
 
 _start_of = itemgetter(2)
+
+
+def _byte_offsets(text: str, kept: Sequence[_Kept]) -> list[int]:
+    """UTF-8 byte offsets of every kept candidate's start and end, in that order.
+
+    Kept candidates come in text order without overlaps, so the offsets only grow:
+    each is the previous one plus the length of the text between them, encoded
+    (one C-level pass over the text in pieces). An out-of-order list (not made
+    by the engine) falls back to :class:`~tsz_otel.engine.regex.OffsetMap`.
+    """
+    out: list[int] = []
+    char = byte = 0
+    for candidate in kept:
+        for offset in (candidate[2], candidate[3]):
+            if offset < char:
+                offsets = OffsetMap(text)
+                return [offsets.byte(o) for k in kept for o in (k[2], k[3])]
+            byte += len(encode_text(text[char:offset]))
+            char = offset
+            out.append(byte)
+    return out
+
+
+_new_explanation = partial(ConfidenceExplanation.__new__, ConfidenceExplanation)
+_new_detection = partial(DetectionResult.__new__, DetectionResult)
 
 
 def _disjoint(ordered: list[_Kept]) -> bool:
@@ -915,14 +941,14 @@ class Engine:
         """
         placeholders = Placeholders(self._placeholder_style, rid, self._key, self._hasher)
         place = placeholders.__call__
-        offsets = None if text.isascii() else OffsetMap(text)
+        byte_offsets = None if text.isascii() else _byte_offsets(text, kept)
         types = snap.types
         breakdown: dict[str, int] = {}
         blocking: list[str] = []
         spans: list[tuple[int, int, str]] = []
         total = weight = 0.0
         detections: list[DetectionResult] = []
-        for (
+        for index, (
             kind,
             category,
             start,
@@ -934,48 +960,65 @@ class Engine:
             context,
             source,
             ai,
-        ) in kept:
+        ) in enumerate(kept):
             value = text[start:end]
             limits, _, template = types[kind]
-            listed = kind != BLOCKLIST
+            if kind != BLOCKLIST:
+                listed = True
+                action = action_for(score, limits)
+                share = DETECTION_WEIGHT
+                fields = {
+                    **template,
+                    "regex_score": regex_score,
+                    "category": category,
+                    "final_score": score,
+                    "validation": validation,
+                    "context_score": round2(context) if context else 0.0,
+                }
+            else:
+                listed = False
+                action = "BLOCK"
+                share = BLOCKLIST_WEIGHT
+                fields = {
+                    **template,
+                    "regex_score": regex_score,
+                    "category": category,
+                    "final_score": score,
+                }
             hybrid = ai is not None
-            fields = template.copy()
-            fields["regex_score"] = regex_score
-            fields["category"] = category
-            fields["final_score"] = score
-            if listed:
-                fields["validation"] = validation
-                fields["context_score"] = round2(context) if context else 0.0
             if hybrid:
                 fields["source"] = source
                 fields["ai_score"] = ai
                 fields["hybrid_applied"] = True
-            action = action_for(score, limits) if listed else "BLOCK"
+            explanation = _new_explanation()
+            _set_dict(explanation, fields)
+            _set_fields_set(explanation, set(_EXPLANATION_FIELDS[listed, hybrid]))
+            _set_extra(explanation, None)
+            _set_private(explanation, None)
             placeholder = place(kind, value)
-            detections.append(
-                _construct(
-                    DetectionResult,
-                    {
-                        "type": kind,
-                        "value": value,
-                        "placeholder": placeholder,
-                        "start": start if offsets is None else offsets.byte(start),
-                        "end": end if offsets is None else offsets.byte(end),
-                        "confidence_score": score,
-                        "confidence_explanation": _construct(
-                            ConfidenceExplanation, fields, set(_EXPLANATION_FIELDS[listed, hybrid])
-                        ),
-                        "char_start": start,
-                        "char_end": end,
-                        "action": action,
-                    },
-                    set(_DETECTION_FIELDS),
-                )
+            detection = _new_detection()
+            _set_dict(
+                detection,
+                {
+                    "type": kind,
+                    "value": value,
+                    "placeholder": placeholder,
+                    "start": start if byte_offsets is None else byte_offsets[2 * index],
+                    "end": end if byte_offsets is None else byte_offsets[2 * index + 1],
+                    "confidence_score": score,
+                    "confidence_explanation": explanation,
+                    "char_start": start,
+                    "char_end": end,
+                    "action": action,
+                },
             )
+            _set_fields_set(detection, set(_DETECTION_FIELDS))
+            _set_extra(detection, None)
+            _set_private(detection, None)
+            detections.append(detection)
             breakdown[kind] = breakdown.get(kind, 0) + 1
             if action == "BLOCK":
                 blocking.append(kind)
-            share = DETECTION_WEIGHT if listed else BLOCKLIST_WEIGHT
             total += share * score
             weight += share
             spans.append((start, end, placeholder))
