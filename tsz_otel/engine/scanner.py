@@ -13,9 +13,13 @@ patterns over a 1 KB prompt would cost ~400 us. Instead:
    CPython's matcher skips to the literal prefix in C, which is cheaper than
    any Python loop over occurrences. So does a digit-led form on a text shorter
    than its ``scan_below``. The other forms find their occurrences with
-   ``bytes.find`` on plain ``literals`` (``@``, ``://``) or with the trigger
-   compiled alone in RE2 (digit shapes), and the precise regex is tried at or
-   around each occurrence, never over the whole text.
+   ``bytes.find`` on plain ``literals`` (``@``, ``://``; case-insensitive ones
+   such as ``token`` on the lower-cased bytes), on the text translated to one
+   byte per character class for a ``[class]{n}`` locate expression (the
+   40-character AWS secret), or with the trigger compiled alone in RE2 (digit
+   shapes), and the precise regex is tried at or around each occurrence, never
+   over the whole text. ``tests/engine/test_scanner.py`` checks that every form
+   finds what its regex finds over the whole text.
 3. Checks, trims and context scoring run per candidate (:class:`CompiledRow`),
    cheapest test first.
 
