@@ -9,12 +9,16 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import random
+import re
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -611,3 +615,106 @@ def test_ignore_case_twins_are_read_like_the_ascii_letters() -> None:
     assert [(m.type, m.start, m.end, m.score) for m in find_injections(twin)] == [
         (m.type, m.start, m.end, m.score) for m in find_injections(plain)
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# The decoder's fast paths find what the probe finds
+# --------------------------------------------------------------------------------------------
+
+
+def _encoded_corpus(count: int, seed: int) -> list[str]:
+    """Short ASCII texts dense in encoded-looking runs: base64 (padded, URL-safe, wrapped,
+    binary), hex (contiguous, separated, ``0x``/``\\x`` prefixed), percent-encoding, JWTs,
+    ids, times and runs glued to separators, ``=`` or each other."""
+    rng = random.Random(seed)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    phrases = [*OVERRIDES[:6], PAYLOAD, "meeting at 10am", "hello world, how are you?"]
+
+    def run() -> str:
+        phrase = rng.choice(phrases)[: rng.randrange(8, 90)].encode()
+        pick = rng.randrange(12)
+        if pick == 0:
+            return base64.b64encode(phrase).decode()
+        if pick == 1:
+            return base64.urlsafe_b64encode(phrase).decode().rstrip("=")
+        if pick == 2:
+            return phrase.hex()
+        if pick == 3:
+            return rng.choice([" ", ":", ","]).join(f"{b:02x}" for b in phrase)
+        if pick == 4:
+            return "".join(f"\\x{b:02x}" for b in phrase)
+        if pick == 5:
+            return " ".join(f"0x{b:02X}" for b in phrase)
+        if pick == 6:
+            return "".join(f"%{b:02X}" for b in phrase)
+        if pick == 7:
+            return base64.b64encode(bytes(rng.randrange(256) for _ in range(40))).decode()
+        if pick == 8:
+            return "".join(rng.choice(alphabet + "+/-_") for _ in range(rng.randrange(20, 90)))
+        if pick == 9:
+            return "".join(rng.choice("0123456789abcdef") for _ in range(rng.randrange(20, 80)))
+        if pick == 10:
+            return f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+        return ".".join(base64.urlsafe_b64encode(rng.choice(phrases).encode()).decode()[:40]
+                        for _ in range(3))  # fmt: skip
+
+    glue = [" ", "", "=", "==", ":", ",", "\n", "%", "-", ". ", " 0x", "\\x4"]
+    hexed = " ".join(f"{b:02x}" for b in PAYLOAD.encode())
+    texts = [  # runs that a hit of another kind starts inside and leaves
+        "Data: " + base64.urlsafe_b64encode(PAYLOAD.encode()).decode().rstrip("=") + hexed,
+        "Data: " + b64(PAYLOAD).rstrip("=") + "0x" + hexed.replace(" ", " 0x"),
+        "Data: " + PAYLOAD.encode().hex() + "ZZ" + b64(PAYLOAD),
+        "Data: " + PAYLOAD.encode().hex() + hexed,
+    ]
+    for _ in range(count):
+        parts = [rng.choice(["Data:", "see", "token", ""])]
+        for _ in range(rng.randrange(1, 5)):
+            parts += [run(), rng.choice(glue)]
+        texts.append("".join(parts))
+    return texts
+
+
+def _decoded(candidates: Iterable[Any]) -> list[tuple[object, ...]]:
+    return [(d.text, tuple(d.positions), d.per_bytes, d.per_chars) for d in candidates]
+
+
+@pytest.mark.skipif(injection._PROBE_MATCH is None, reason="needs google-re2's raw Match")
+def test_the_resuming_decoder_loop_decodes_what_the_stepping_one_does() -> None:
+    """Short ASCII texts resume the probe after each decoded run (and start from the hit
+    the gate found) instead of stepping through every hit: same runs, same payloads."""
+    for text in _encoded_corpus(600, seed=7):
+        data = text.encode("ascii")
+        found = injection._PROBE_MATCH(injection._UNANCHORED, data, 0, len(data))[0]
+        expected = _decoded(injection._stepping_candidates(text))
+        assert _decoded(injection._ascii_candidates(text, injection._HIT_UNKNOWN)) == expected
+        assert _decoded(injection._ascii_candidates(text, found)) == expected, text
+        assert injection._separated_hex(data) or not _SEPARATED_HIT.search(data), text
+
+
+_SEPARATED_HIT = re.compile(rb"(?:(?:\\x|0x)?[2-7][0-9A-Fa-f][ :,]){12}")
+
+
+def test_the_encoded_check_hands_the_first_probe_hit_to_the_decoder() -> None:
+    run = b64(PAYLOAD)
+    text = f"Attached data: {run} thanks"
+    gated = injection._gate_view(text)
+    assert gated is not None and gated.encoded is not None
+    start, end = gated.encoded
+    assert text.index(run) <= start < end <= text.index(run) + len(run)
+    ordinary = "Order 4411 ships on 2024-05-01 at 10:15:30, tracking AB12CD"
+    assert injection._gate_view(ordinary) is None
+
+
+def test_stage_1_drops_only_conditions_one_character_meets() -> None:
+    """Conditions like ":" or "(?:human|user|h)" leave stage 1 (stage 2 still tests the whole
+    regex); a gate keeps at least one condition, and one without stage 2 keeps them all."""
+    assert injection._min_chars(r"\x{3a}") == 1
+    assert injection._min_chars(r"(?:human|user|h)") == 1
+    assert injection._min_chars(r"\bto\b") == 2
+    assert injection._min_chars(r"\b(?:system|admin)(?:[\x{9}\x{20}])*\x{3a}") == 6
+    spec = injection._GateSpec((r"\x{3a}", r"\bsystem\b"), r"\bsystem\x{3a}")
+    assert injection._selective(spec) == replace(spec, segments=(r"\bsystem\b",))
+    only_short = injection._GateSpec((r"\x{3a}", r"\x{3d}"), r"\x{3a}\x{3d}")
+    assert injection._selective(only_short) == only_short
+    whole_in_stage_1 = injection._GateSpec((r"\x{3a}", r"\bsystem\b"), None)
+    assert injection._selective(whole_in_stage_1) == whole_in_stage_1

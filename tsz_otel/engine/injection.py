@@ -1030,7 +1030,9 @@ def _rules(index: _IndexBuilder) -> Iterator[_Phrase]:
 #    at punctuation wherever that can be proven, which keeps the set's DFA as small as a word
 #    list's (a thread that may start inside any word multiplies the DFA's states);
 # 2. a matcher whose segments all occur is confirmed by its whole relaxed regex (one small
-#    RE2 program each), unless its single segment already is that regex.
+#    RE2 program each), unless its single segment already is that regex. Segments that one
+#    character can meet (":", "=", ")") stay out of stage 1 when stage 2 runs and another
+#    segment is left (:func:`_selective`): they rule out little and cost the set's DFA.
 #
 # Text for which no primary matcher and no special cue (encoded run, invisible character,
 # letter spacing, transform word) passes costs one fold and one set pass; the anchor index
@@ -1901,7 +1903,7 @@ class _Gate:
         self._needs: dict[int, frozenset[int]] = {}
         self._stage2: dict[int, _Stage2] = {}
         for m, spec in enumerate(specs):
-            ids = _gate_ids(spec, self._entry)
+            ids = _gate_ids(_selective(spec), self._entry)
             if spec is None or ids is None:
                 always.add(m)
             elif ids:
@@ -1921,9 +1923,13 @@ class _Gate:
         for m, ids in self._needs.items():  # all segments must occur: test on one of them
             triggers[min(ids)].append((m, ids, self._stage2.get(m)))
         self._triggers = tuple(tuple(ts) for ts in triggers)
+        #: the entries that trigger some matcher (most entries found in a text do not)
+        self._keys = frozenset(e for e, ts in enumerate(triggers) if ts)
         self._always = frozenset(always)
         self._support = support
         self._nothing = frozenset() if self._always <= support else self._always
+        #: what ``check`` returns when no matcher besides the ungated ones passes
+        self._ungated = _NO_ENTRIES if self._always <= support else self._always
         self._shared, self._shared_ids = _shared_pass(specs, self._stage2, False)
         self._shared_raw, self._shared_raw_ids = _shared_pass(specs, self._stage2, True)
 
@@ -1943,9 +1949,12 @@ class _Gate:
         if not found:
             return self._nothing, _NO_ENTRIES
         present = frozenset(found)
+        keys = present & self._keys
+        if not keys:
+            return self._ungated, present
         passed = set(self._always)
         pending: list[int] = []
-        for e in found:
+        for e in sorted(keys):
             for m, needs, stage2 in self._triggers[e]:
                 if needs <= present:
                     if stage2 is None:
@@ -2048,6 +2057,32 @@ def _re2_options(max_mem: int) -> Any:
     options.max_mem = max_mem
     options.log_errors = False
     return options
+
+
+def _selective(spec: _GateSpec | None) -> _GateSpec | None:
+    """The gate without its stage 1 conditions that one character can meet (":", "=",
+    ")", "h" ...), when stage 2 tests the whole regex and another condition is left.
+
+    Such a condition holds in most texts, so it rules out little, while it keeps a thread
+    of the set's DFA busy on every text and adds to the states the DFA goes through. The
+    gate stays sound: every condition left is necessary, and stage 2 still runs."""
+    if spec is None or spec.whole is None or not spec.segments or len(spec.segments) < 2:
+        return spec
+    kept = tuple(s for s in spec.segments if _min_chars(s) > 1)
+    return replace(spec, segments=kept) if kept and kept != spec.segments else spec
+
+
+def _min_chars(pattern: str) -> int:
+    """The fewest characters a match of an RE2 ``pattern`` of the gate has (as CPython's
+    parser counts them; 2 when it cannot tell)."""
+    source = _RE2_HEX_ESCAPE.sub(lambda m: f"\\U{int(m.group(1), 16):08x}", pattern)
+    try:
+        return int(_PARSER.parse(source).getwidth()[0])
+    except (re.error, ValueError, OverflowError):
+        return 2
+
+
+_RE2_HEX_ESCAPE = re.compile(r"\\x\{([0-9a-fA-F]+)\}")
 
 
 def _gate_ids(spec: _GateSpec | None, entry: Callable[[str], int | None]) -> frozenset[int] | None:
@@ -2266,7 +2301,9 @@ class _Gated:
 
     view: _View
     matchers: frozenset[int] | None  # None: no gate, every matcher runs
-    encoded: bool
+    #: the first probe hit in the view's raw text as UTF-8 (``_HIT_UNKNOWN``: not looked up),
+    #: None when there is nothing to decode
+    encoded: tuple[int, int] | None
     invisible: bool  # in the text itself (before invisible characters were removed)
     transforms: frozenset[int]  # indices into ``_C.transforms``
 
@@ -2288,7 +2325,7 @@ def _gate_view(text: str) -> _Gated | None:
         gate = gates[0] if folded.isascii() else gates[1]
     matchers, present = gate.check(data, text)
     encoded = _encoded(data, text, present)
-    if not matchers and not encoded and present.isdisjoint(_C.special_ids):
+    if not matchers and encoded is None and present.isdisjoint(_C.special_ids):
         return None
     view = _View(text, data.decode("ascii") if folded is None else folded)
     invisible, spaced = (e in present for e in _C.special_entries[:2])
@@ -2304,23 +2341,28 @@ def _gate_view(text: str) -> _Gated | None:
     return _Gated(view, matchers, encoded, invisible, transforms)
 
 
-def _encoded(data: bytes, raw: str, present: frozenset[int]) -> bool:
+def _encoded(data: bytes, raw: str, present: frozenset[int]) -> tuple[int, int] | None:
     """Whether the decoder can find anything: the encoded cue occurs in the folded ``data``
     (as the anchor index would see it) and the raw text has a stretch shaped like encoded
-    text (what the decoder looks for)."""
+    text (what the decoder looks for). The answer is that stretch (the first probe hit, in
+    the bytes of ``raw``: the decoder starts from it) or None."""
     cue = _C.special_entries[2] in present or (
         len(data) >= 20 and _CUE_RUN in data.translate(_CUE_BYTES)
     )
     if not cue:
-        return False
+        return None
     if _PROBE_MATCH is not None:
         try:
             encoded = raw.encode("utf-8")  # the probe's classes are ASCII: bytes will do
         except UnicodeEncodeError:  # lone surrogates: RE2 cannot read them
             pass
         else:
-            return bool(_PROBE_MATCH(_UNANCHORED, encoded, 0, len(encoded))[0][0] >= 0)
-    return next(_probe_hits(raw), None) is not None
+            hit: tuple[int, int] = _PROBE_MATCH(_UNANCHORED, encoded, 0, len(encoded))[0]
+            return hit if hit[0] >= 0 else None
+    return _HIT_UNKNOWN if next(_probe_hits(raw), None) is not None else None
+
+
+_HIT_UNKNOWN = (-1, -1)
 
 
 def _encodable(text: str) -> bool:
@@ -2343,7 +2385,8 @@ def _ungated_view(text: str) -> _Gated:
             view = _view_without(text, spans)
             groups = frozenset().union(*(h.groups for h in _chunk_hits(view.folded)))
     transforms = frozenset(k for k, (_, g) in enumerate(_C.transforms) if g in groups)
-    return _Gated(view, None, _C.encoded in groups, invisible, transforms)
+    encoded = _HIT_UNKNOWN if _C.encoded in groups else None
+    return _Gated(view, None, encoded, invisible, transforms)
 
 
 def _phrase_signals(view: _View, allowed: frozenset[int] | None) -> list[_Signal]:
@@ -2416,13 +2459,18 @@ def _scan(text: str, depth: int, budget: _Budget | None) -> list[_Signal]:
     gated = _gate_view(text)
     if gated is None:
         return []  # the common case: no matcher can fire, nothing encoded or invisible
+    return _gated_signals(text, gated, depth, budget)
+
+
+def _gated_signals(text: str, gated: _Gated, depth: int, budget: _Budget | None) -> list[_Signal]:
+    """:func:`_scan` of a text the gate let through."""
     if budget is None:
         budget = _Budget()
     view = gated.view
     signals = _phrase_signals(view, gated.matchers) if gated.matchers != frozenset() else []
     if depth < MAX_DEPTH:
-        if gated.encoded:
-            signals.extend(_decoded_signals(view, depth, budget))
+        if gated.encoded is not None:
+            signals.extend(_decoded_signals(view, depth, budget, gated.encoded))
         if gated.invisible:
             signals.extend(_tag_signals(text, depth, budget))
         if depth == 0:
@@ -2472,6 +2520,16 @@ _HEX_PAIR = re.compile(r"[0-9A-Fa-f]{2}")
 _TAG_RUN = re.compile("[\U000e0020-\U000e007e]{3,}")
 _NESTED_RUN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}|(?:[0-9A-Fa-f]{2}){8,}")
 _NON_PRINTABLE = re.compile(r"[^\t\n\r\x20-\x7e\u00a0-\uffff]")
+#: Byte images for the decoder's loop: the base64 alphabet as ``a``; the digits 2-7 as
+#: ``f``, other hex digits as ``h`` and the separators of separated hex as ``s`` (every
+#: other byte a space or ``.``). A separated hex unit ends in ``ffs`` or ``fhs``.
+_B64_SHAPE = bytes(0x61 if chr(b) in _B64_CHARS else 0x20 for b in range(256))
+_B64_RUN = b"a" * _TEXT_RUN
+_HEX_SHAPE = bytes(
+    0x66 if chr(b) in "234567" else 0x68 if chr(b) in _HEX_CHARS else 0x73 if chr(b) in " :,"
+    else 0x2E for b in range(256)
+)  # fmt: skip
+_HEX_UNITS = 12  # units of the separated hex probe
 
 
 def _probe_hits(raw: str) -> Iterator[tuple[int, int, int]]:
@@ -2643,6 +2701,29 @@ def _decode_base64(raw: str, start: int, end: int) -> _Decoded | None:
     return None if text is None else _Decoded(text, positions, 3, 4)
 
 
+def _decode_base64_run(data: bytes, raw: str, start: int, end: int) -> _Decoded | None:
+    """:func:`_decode_base64` of a run of base64 characters and ``=`` (no whitespace to
+    skip) shorter than ``MAX_DECODE_CHARS`` that holds a probe hit (24 characters or more
+    before its ``=``); ``data``: ``raw`` as ASCII bytes. Its first 24 characters are tested
+    straight from ``data``, before any string is built."""
+    try:
+        head = binascii.a2b_base64(data[start : start + 24].translate(_URLSAFE), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not _looks_textual(head):
+        return None
+    body = raw[start:end].rstrip("=").replace("-", "+").replace("_", "/")
+    if len(body) % 4 == 1:
+        body = body[:-1]
+    try:
+        padded = body + "=" * (-len(body) % 4)
+        data = binascii.a2b_base64(padded.encode("ascii"), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    text = _plausible_text(data)
+    return None if text is None else _Decoded(text, range(start, end), 3, 4)
+
+
 def _decode_percent(raw: str, start: int, end: int) -> _Decoded | None:
     end = min(end, start + MAX_DECODE_CHARS)
     data = unquote_to_bytes(raw[start:end])
@@ -2650,9 +2731,17 @@ def _decode_percent(raw: str, start: int, end: int) -> _Decoded | None:
     return None if text is None else _Decoded(text, range(start, end), 1, 3)
 
 
-def _candidates(raw: str) -> Iterator[_Decoded]:
+def _candidates(raw: str, first: tuple[int, int] = _HIT_UNKNOWN) -> Iterator[_Decoded]:
     """Runs around each probe hit, decoded. A run that does not decode yields an empty
-    payload, so the caller can count the work."""
+    payload, so the caller can count the work. ``first``: the first probe hit in ``raw``,
+    if already known."""
+    if _PROBE_MATCH is not None and len(raw) < _JUMP_SAFE and raw.isascii():
+        return _ascii_candidates(raw, first)
+    return _stepping_candidates(raw)
+
+
+def _stepping_candidates(raw: str) -> Iterator[_Decoded]:
+    """:func:`_candidates` stepping through every probe hit (any text)."""
     done_until = -1
     for kind, start, end in _probe_hits(raw):
         if start < done_until:
@@ -2674,8 +2763,105 @@ def _candidates(raw: str) -> Iterator[_Decoded]:
         yield _NOTHING if decoded is None else decoded
 
 
-def _decoded_signals(view: _View, depth: int, budget: _Budget) -> Iterator[_Signal]:
-    for decoded in _candidates(view.raw):
+#: Probe hits do not overlap and have at least ``_PERCENT_RUN`` characters, so a shorter
+#: text never reaches the ``MAX_CANDIDATES`` cap of :func:`_byte_probe_hits`, which counts
+#: the hits inside runs already decoded too (and no run reaches ``MAX_DECODE_CHARS``).
+_JUMP_SAFE = _PERCENT_RUN * MAX_CANDIDATES
+#: the one-byte strings a run must not be followed by for the probe to resume after it
+_B64_OR_SEPARATOR_BYTES = frozenset(bytes([b]) for b in (_B64_CHARS + " :,").encode())
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+#: hex digits as ``h``, every other byte a space (the extent of a contiguous hex run)
+_HEX_RUN_SHAPE = bytes(0x68 if chr(b) in _HEX_CHARS else 0x20 for b in range(256))
+
+
+def _ascii_candidates(raw: str, first: tuple[int, int]) -> Iterator[_Decoded]:
+    """:func:`_candidates` of a short ASCII text: the probe resumes after each decoded run
+    instead of stepping through the hits inside it, which :func:`_stepping_candidates`
+    skips anyway. That is the same sequence wherever no hit can start inside the run and
+    end after it:
+
+    - a base64 run (maximal over the base64 alphabet, then up to two ``=``): base64 and
+      contiguous hex hits use the alphabet only, so they end inside it; a separated hex hit
+      starting inside it needs a separator right after it (the first character outside the
+      alphabet), a percent one starts with ``%``; no hit starts with ``=``;
+    - a contiguous hex run (maximal over hex digits): base64 hits may go on when a base64
+      character follows it, separated hex ones when a separator does.
+
+    Elsewhere (other kinds, or such a character after the run) it steps on like
+    :func:`_stepping_candidates`. The probe has no assertions, so a search from the run's
+    end finds the hit that the search from the last skipped hit's end would.
+
+    ``first`` (the first hit, when the gate found it) saves the first search, and a search
+    is skipped where the rest of the text cannot hold a hit: base64 and contiguous hex hits
+    need 24 base64 characters in a row, percent-encoding a ``%``, separated hex twelve
+    units (:func:`_separated_hex`).
+    """
+    data = raw.encode("ascii")
+    size = len(data)
+    position = 0
+    done_until = -1
+    b64_shape = data.translate(_B64_SHAPE)
+    hex_shape = b""
+    separated: bool | None = None  # whether the text may hold a separated hex hit
+    for k in range(MAX_CANDIDATES):
+        if k == 0 and first[0] >= 0:
+            start, end = first
+        else:
+            if b64_shape.find(_B64_RUN, position) < 0 and data.find(b"%", position) < 0:
+                if separated is None:
+                    separated = _separated_hex(data)
+                if not separated:
+                    return
+            start, end = _PROBE_MATCH(_UNANCHORED, data, position, size)[0]
+        if start < 0:
+            return
+        position = end if end > start else end + 1
+        if start >= done_until:
+            kind = _probe_kind(data, start, end)
+            if kind == 1:  # ``_extent`` over the base64 alphabet, through the shape bytes
+                start = b64_shape.rfind(b" ", 0, start) + 1
+                end = b64_shape.find(b" ", end)
+                end = size if end < 0 else end
+                after = data[end : end + 1]
+                jump = after not in _B64_OR_SEPARATOR_BYTES
+                end += 2 if data[end : end + 2] == b"==" else 1 if after == b"=" else 0
+                decoded = _decode_base64_run(data, raw, start, end)
+            elif kind == 2:
+                hex_shape = hex_shape or data.translate(_HEX_RUN_SHAPE)
+                start = hex_shape.rfind(b" ", 0, start) + 1
+                end = hex_shape.find(b" ", end)
+                end = size if end < 0 else end
+                jump = data[end : end + 1] not in _B64_OR_SEPARATOR_BYTES
+                decoded = _decode_hex(raw, start, end)
+            elif kind == 3:
+                jump = False
+                start, end = _run_near(_HEX_SEPARATED, raw, start, end)
+                decoded = _decode_hex(raw, start, end)
+            else:
+                jump = False
+                start, end = _run_near(_PCT_RUN, raw, start, end)
+                decoded = _decode_percent(raw, start, end)
+            done_until = end
+            if jump and end > position:
+                position = end
+            yield _NOTHING if decoded is None else decoded
+        if position > size:
+            return
+
+
+def _separated_hex(data: bytes) -> bool:
+    """Whether ``data`` may hold a separated hex probe hit (twelve units, each ending in a
+    digit 2-7, a hex digit and a separator)."""
+    if len(data) < 3 * _HEX_UNITS:
+        return False
+    shape = data.translate(_HEX_SHAPE)
+    return shape.count(b"ffs") + shape.count(b"fhs") >= _HEX_UNITS
+
+
+def _decoded_signals(
+    view: _View, depth: int, budget: _Budget, first: tuple[int, int] = _HIT_UNKNOWN
+) -> Iterator[_Signal]:
+    for decoded in _candidates(view.raw, first):
         budget.examined += 1
         if budget.examined > MAX_CANDIDATES or budget.decodes >= MAX_DECODES:
             return
@@ -2807,29 +2993,38 @@ def _distinct(signals: Iterable[_Signal]) -> dict[str, float]:
     return best
 
 
-def _cluster_matches(cluster: _Cluster) -> Iterator[Match]:
-    total = _noisy_or(_distinct([*cluster.primary, *cluster.support]).values())
+def _cluster_matches(cluster: _Cluster) -> list[Match]:
+    primary = cluster.primary
+    total = _noisy_or(_distinct([*primary, *cluster.support]).values())
     if total < RETURN_FLOOR:
-        return
-    by_type = {t: [s for s in cluster.primary if s.type == t] for t in INJECTION_TYPES}
+        return []
+    by_type: dict[str, list[_Signal]] = {t: [] for t in INJECTION_TYPES}
+    for s in primary:
+        same = by_type.get(s.type)
+        if same is not None:
+            same.append(s)
     base = {t: _noisy_or(_distinct(sigs).values()) for t, sigs in by_type.items()}
-    dominant = max(INJECTION_TYPES, key=lambda t: base[t])
-    for t in INJECTION_TYPES:
-        sigs = by_type[t]
+    dominant = max(INJECTION_TYPES, key=base.__getitem__)
+    score = round(total, 4)
+    out: list[Match] = []
+    for t, sigs in by_type.items():
         if not sigs or (t != dominant and base[t] < TYPE_FLOOR):
             continue
-        start = min(s.start for s in sigs)
-        end = min(max(s.end for s in sigs), start + INJECTION_MAX_CHARS)
-        yield Match(
-            type=t,
-            category=INJECTION_CATEGORY,
-            start=start,
-            end=end,
-            score=round(total, 4),
-            base=round(base[t], 4),
-            validation="none",
-            context=round(total - base[t], 4),
+        start = min([s.start for s in sigs])
+        end = min(max([s.end for s in sigs]), start + INJECTION_MAX_CHARS)
+        out.append(
+            Match(
+                type=t,
+                category=INJECTION_CATEGORY,
+                start=start,
+                end=end,
+                score=score,
+                base=round(base[t], 4),
+                validation="none",
+                context=round(total - base[t], 4),
+            )
         )
+    return out
 
 
 def find_injections(text: str) -> list[Match]:
@@ -2841,7 +3036,10 @@ def find_injections(text: str) -> list[Match]:
     """
     if not text:
         return []
-    signals = _scan(text, 0, None)
+    gated = _gate_view(text)  # :func:`_scan` inlined: most texts stop here
+    if gated is None:
+        return []
+    signals = _gated_signals(text, gated, 0, None)
     if not signals:
         return []
     matches = [m for c in _clusters(signals) for m in _cluster_matches(c)]
