@@ -64,8 +64,8 @@ def attributes_page() -> str:
         "",
         "| name | instrument |",
         "|---|---|",
-        f"| `{semconv.METRIC_DURATION}` | histogram, seconds |",
-        f"| `{semconv.METRIC_EVALUATIONS}` | counter, by decision/target/mode |",
+        f"| `{semconv.METRIC_DURATION}` | histogram, seconds, by decision/target/mode; its"
+        " count is the number of evaluations |",
         f"| `{semconv.METRIC_FINDINGS}` | counter, by type/category/severity |",
         f"| `{semconv.METRIC_BLOCKS}` | counter |",
         "",

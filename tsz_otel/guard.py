@@ -116,6 +116,7 @@ _ROLE_FILTERED_TARGETS: Final = frozenset({GuardrailTargetType.LLM_INPUT.value})
 _TEXT_PART_KEYS: Final = ("text",)
 _VALIDATOR_CATEGORY: Final = "VALIDATOR"
 _ZERO_CONFIDENCE: Final = confidence_str(0.0)
+_MAX_PLANS: Final = 256
 
 Messages = Sequence[Mapping[str, Any]]
 PathKey = str | int
@@ -141,7 +142,7 @@ class Detector(Protocol):
     ) -> DetectResponse: ...
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(slots=True, repr=False)
 class Verdict:
     """The outcome of one guarded check (see the module docstring).
 
@@ -210,12 +211,26 @@ class _Segment:
 
     @property
     def label(self) -> str:
-        if not self.path:
-            return "text"
-        out = "messages"
-        for key in self.path:
-            out += f"[{key}]" if isinstance(key, int) else f".{key}"
-        return out
+        label = _LABELS.get(self.path)
+        if label is None:
+            label = _label(self.path)
+            if len(_LABELS) < _MAX_LABELS:
+                _LABELS[self.path] = label
+        return label
+
+
+_LABELS: dict[tuple[PathKey, ...], str] = {}
+"""Segment labels by path: message lists are short, so the paths seen are few."""
+_MAX_LABELS: Final = 4096
+
+
+def _label(path: tuple[PathKey, ...]) -> str:
+    if not path:
+        return "text"
+    out = "messages"
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else f".{key}"
+    return out
 
 
 def _content_segments(index: int, content: Any, out: list[_Segment]) -> None:
@@ -247,7 +262,11 @@ def _message_segments(messages: Messages, roles: frozenset[str] | None) -> list[
             continue
         if roles is not None and message.get("role") not in roles:
             continue
-        _content_segments(index, message.get("content"), segments)
+        content = message.get("content")
+        if type(content) is str:
+            segments.append(_Segment((index, "content"), content))
+        else:
+            _content_segments(index, content, segments)
         refusal = message.get("refusal")
         if isinstance(refusal, str):
             segments.append(_Segment((index, "refusal"), refusal))
@@ -323,7 +342,10 @@ def _ai_fallback_count(responses: Sequence[DetectResponse]) -> int:
     """
     total = 0
     for response in responses:
-        failures = _ai_failures(response)
+        private = getattr(response, "__pydantic_private__", None)
+        failures = private.get("_ai_failures") if private else None
+        if failures is None:
+            failures = _ai_failures(response)
         if failures:
             total += sum(int(count) for count in failures.values())
     return total
@@ -414,7 +436,8 @@ class _Profile:
     ``start``: the span attributes known before any check (never mutated: copied per
     call). ``clean``: the decision and summary attributes of a check that found nothing
     (all but ``tsz.confidence``). ``hash_keys``/``target_id_keys``: the selected
-    spellings of those attributes.
+    spellings of those attributes. ``start_clean``: ``start`` and ``clean`` together,
+    for a clean check whose span starts once its outcome is known.
     """
 
     name: str
@@ -423,6 +446,7 @@ class _Profile:
     clean: Mapping[str, AttributeValue]
     hash_keys: tuple[str, ...]
     target_id_keys: tuple[str, ...]
+    start_clean: Mapping[str, AttributeValue]
 
 
 @dataclass(slots=True)
@@ -490,6 +514,7 @@ class Guard:
             self._settings, tracer_provider=tracer_provider, meter_provider=meter_provider
         )
         remote = _is_remote(self._settings, self._engine)
+        self._attach = remote or _may_start_spans(self._settings, self._engine)
         self._kind = span_kind or (SpanKind.CLIENT if remote else SpanKind.INTERNAL)
         base_url = getattr(self._engine, "base_url", None) or self._settings.base_url
         self._server = _server(base_url) if remote else (None, None)
@@ -497,8 +522,11 @@ class Guard:
         self._guardian_provider = guardian_provider_name
         self._guardian_id = "tsz-otel.remote" if remote else "tsz-otel.inline"
         self._roles = frozenset(self._settings.input_roles)
+        self._guardrails: tuple[str, ...] = tuple(self._settings.guardrails)
+        self._capture_on = self._tracer.content.enabled
         self._modes: dict[str, RolloutMode] = {}
         self._profiles: dict[tuple[str, RolloutMode], _Profile] = {}
+        self._plans: dict[tuple[str, RolloutMode | str | None], tuple[RolloutMode, _Profile]] = {}
 
     # -- properties ---------------------------------------------------------------------
 
@@ -531,6 +559,16 @@ class Guard:
             profile = self._profiles[(target, mode)] = self._build_profile(target, mode)
         return profile
 
+    def _plan(self, target: str, mode: RolloutMode | str | None) -> tuple[RolloutMode, _Profile]:
+        """:meth:`mode_for` and :meth:`_profile` of a check in one lookup (the hot path)."""
+        found = self._plans.get((target, mode))
+        if found is None:
+            resolved = self.mode_for(target, mode)
+            found = (resolved, self._profile(target, resolved))
+            if len(self._plans) < _MAX_PLANS:
+                self._plans[(target, mode)] = found
+        return found
+
     def _build_profile(self, target: str, mode: RolloutMode) -> _Profile:
         tracer = self._tracer
         names = tracer.names
@@ -553,13 +591,15 @@ class Guard:
         clean[semconv.TSZ_REASONS] = ""
         clean[semconv.TSZ_DETECTION_COUNT] = 0
         clean[semconv.TSZ_ACTION] = ALLOW.action
+        start = tracer.start_attributes(details)
         return _Profile(
             name=semconv.span_name(self._guardian_name, target),
-            start=tracer.start_attributes(details),
+            start=start,
             metric=tracer.details_metric_set(details),
             clean=clean,
             hash_keys=names.span[Key.CONTENT_INPUT_HASH],
             target_id_keys=names.span[Key.TARGET_ID],
+            start_clean={**start, **clean},
         )
 
     # -- sync and async twins -----------------------------------------------------------
@@ -582,10 +622,13 @@ class Guard:
         cause: Exception | None = None
         with call.scope:
             try:
-                responses = [
-                    self._engine.detect(s.text, rid=rid, guardrails=call.guardrails)
-                    for s in call.segments
-                ]
+                detect, segments = self._engine.detect, call.segments
+                if len(segments) == 1:  # the common case, without a comprehension
+                    responses = [detect(segments[0].text, rid=rid, guardrails=call.guardrails)]
+                else:
+                    responses = [
+                        detect(s.text, rid=rid, guardrails=call.guardrails) for s in segments
+                    ]
             except Exception as exc:  # fail-open/closed is decided by policy, not here
                 verdict, cause = self._failed(call, exc), exc
             else:
@@ -692,9 +735,10 @@ class Guard:
         links: Sequence[Link | SpanContext | Span],
         target_id: str | None,
     ) -> _Call:
-        target = str(target)
-        resolved = self.mode_for(target, mode)
-        profile = self._profile(target, resolved)
+        if type(target) is not str:
+            target = str(target)
+        found = self._plans.get((target, mode))
+        resolved, profile = found if found is not None else self._plan(target, mode)
         if isinstance(content, str):
             text: str | None = content
             messages: Messages | None = None
@@ -703,12 +747,14 @@ class Guard:
             text, messages = None, content
             roles = self._roles if target in _ROLE_FILTERED_TARGETS else None
             segments = _message_segments(content, roles)
-        attributes = dict(profile.start)
-        if target_id is not None:
-            for key in profile.target_id_keys:
-                attributes[key] = target_id
-        if rid is not None:
-            attributes[semconv.TSZ_REQUEST_ID] = rid
+        attributes = profile.start  # never mutated: copied when something is added
+        if target_id is not None or rid is not None:
+            attributes = dict(attributes)
+            if target_id is not None:
+                for key in profile.target_id_keys:
+                    attributes[key] = target_id
+            if rid is not None:
+                attributes[semconv.TSZ_REQUEST_ID] = rid
         scope = ApplyGuardrailScope._begin(
             self._tracer,
             profile.name,
@@ -717,11 +763,78 @@ class Guard:
             self._kind,
             parent,
             [_link(item) for item in links] if links else (),
+            self._attach,
+            not self._attach,  # nothing needs the span before the outcome: start it then
         )
-        chosen = self._settings.guardrails if guardrails is None else tuple(guardrails)
+        chosen = self._guardrails if guardrails is None else tuple(guardrails)
         return _Call(scope, target, resolved, rid, chosen, text, messages, segments, profile)
 
     def _finished(self, call: _Call, responses: Sequence[DetectResponse]) -> Verdict:
+        for response in responses:
+            if response.detections or response.validator_results or response.blocked:
+                return self._reported(call, responses)
+        return self._clean(call, responses)
+
+    def _clean(self, call: _Call, responses: Sequence[DetectResponse]) -> Verdict:
+        """Nothing detected, no guardrail result, no block: no findings, hashes or events
+        to build, the content goes on unchanged, the prepared summary in one update."""
+        segments = call.segments
+        if len(responses) == 1:
+            merged = responses[0]
+        else:
+            merged = _merge(responses) if responses else DetectResponse(redacted_text=call.text)
+        scope = call.scope
+        messages = call.messages
+        confidence = merged.overall_confidence
+        # scope._settle, inlined: the decision and the prepared summary in one update
+        scope._decision = ALLOW.decision.value
+        scope._outcome_set = True
+        deferred = scope._deferred
+        if deferred is None:  # the span runs: the summary goes on it at the end
+            summary = scope._pending
+            summary.update(call.profile.clean)
+        elif deferred[1] is call.profile.start:  # the span starts now, with everything
+            summary = dict(call.profile.start_clean)
+        else:  # a request id or target id was added to the start attributes
+            summary = {**deferred[1], **call.profile.clean}
+        summary[semconv.TSZ_CONFIDENCE] = (
+            _ZERO_CONFIDENCE if confidence == 0.0 else confidence_str(confidence)
+        )
+        if messages is not None:
+            summary[semconv.TSZ_SEGMENT_COUNT] = len(segments)
+        span = scope._open(summary) if deferred is not None else scope._live()
+        if self._capture_on:
+            redacted = [
+                r.redacted_text if r.redacted_text is not None else s.text
+                for r, s in zip(responses, segments, strict=True)
+            ]
+            self._capture(call, ALLOW, redacted, call.text)
+        # an inline engine without a model (not _attach) has no AI scoring to fall back from
+        fallbacks = _ai_fallback_count(responses) if self._attach else 0
+        if fallbacks:
+            scope.record_ai_fallbacks(fallbacks)
+        if messages is None:
+            copied = None
+        elif len(messages) == 1:
+            copied = [dict(messages[0])]
+        else:
+            copied = [dict(m) for m in messages]
+        return Verdict(
+            ALLOW.decision,
+            call.target,
+            call.mode,
+            call.text,
+            copied,
+            merged,
+            tuple(responses),
+            (segments[0].label,) if len(segments) == 1 else tuple([s.label for s in segments]),
+            (),
+            span.get_span_context(),
+            call.rid,
+        )
+
+    def _reported(self, call: _Call, responses: Sequence[DetectResponse]) -> Verdict:
+        """Something was detected (or a guardrail ran): the full assessment."""
         originals = [s.text for s in call.segments]
         assessment = Assessment.of(responses, originals)
         outcome = decide(assessment, call.mode)
@@ -810,8 +923,14 @@ class Guard:
             confidence = merged.overall_confidence
             text = _ZERO_CONFIDENCE if confidence == 0.0 else confidence_str(confidence)
             scope._settle(ALLOW.decision.value, call.profile.clean, text, segment_count)
-        if not self._tracer.content.enabled:
-            return
+        if self._capture_on:
+            self._capture(call, outcome, redacted, out_text)
+
+    def _capture(
+        self, call: _Call, outcome: Outcome, redacted: Sequence[str], out_text: str | None
+    ) -> None:
+        """Content capture (when on), by the content policy's rules."""
+        scope = call.scope
         if call.messages is not None:
             # Only scanned segments are captured: a message the guard did not scan (a role
             # outside input_roles) was never redacted and must not reach telemetry.
@@ -917,6 +1036,20 @@ def _is_remote(settings: Settings, engine: Detector) -> bool:
     from .remote import RemoteEngine
 
     return settings.engine == "remote" or isinstance(engine, RemoteEngine)
+
+
+def _may_start_spans(settings: Settings, engine: Detector) -> bool:
+    """Whether detection may do I/O whose instrumentation starts spans (then the
+    guardrail span is made current while it runs, to be their parent): anything but the
+    inline engine without an AI model (AI scoring and AI guardrails call one)."""
+    from .engine import Engine
+    from .validators import ValidatorRegistry
+
+    if type(engine) is not Engine or engine.ai is not None:
+        return True
+    if settings.ai_model_url or engine.settings.ai_model_url:
+        return True
+    return engine.validators is not None and not isinstance(engine.validators, ValidatorRegistry)
 
 
 def _default_engine(settings: Settings) -> Detector:

@@ -4,9 +4,10 @@ Instruments (meter ``tsz_otel``):
 
 ``gen_ai.client.apply_guardrail.duration`` (histogram, ``s``)
     One measurement per evaluation (the proposal's name and unit; buckets
-    :data:`~tsz_otel.semconv.DURATION_BUCKETS`).
-``tsz.guardrail.evaluations`` (counter, ``{evaluation}``)
-    One per evaluation, by decision (and ``error.type`` when the guardian failed).
+    :data:`~tsz_otel.semconv.DURATION_BUCKETS`), by decision (and ``error.type`` when
+    the guardian failed). It is also the evaluation count: a histogram point's ``count``
+    is the number of evaluations with its attributes (``sum by (decision) (..._count)``),
+    so there is no separate evaluations counter to pay for on every check.
 ``tsz.guardrail.findings`` (counter, ``{finding}``)
     One per finding, by ``tsz.finding.type`` / ``.category`` / ``.severity``.
 ``tsz.guardrail.blocks`` (counter, ``{block}``)
@@ -99,26 +100,22 @@ def _remember(memo: dict[_K, Attributes], key: _K, attributes: Attributes) -> At
 
 
 class GuardrailMetrics:
-    """The four guardrail instruments, created once from a meter provider.
+    """The three guardrail instruments, created once from a meter provider.
 
     ``meter_provider=None`` uses the global provider (a proxy until one is set, so a
     guard built before telemetry setup still reports once it is configured).
     """
 
-    __slots__ = ("_blocks", "_duration", "_evaluations", "_findings")
+    __slots__ = ("_blocks", "_duration", "_findings")
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
         meter = metrics.get_meter(semconv.INSTRUMENTATION_NAME, __version__, meter_provider)
         self._duration = meter.create_histogram(
             semconv.METRIC_DURATION,
             unit="s",
-            description="Duration of guardrail evaluations.",
+            description="Duration of guardrail evaluations, by decision (its count is the "
+            "number of evaluations).",
             explicit_bucket_boundaries_advisory=semconv.DURATION_BUCKETS,
-        )
-        self._evaluations = meter.create_counter(
-            semconv.METRIC_EVALUATIONS,
-            unit="{evaluation}",
-            description="Guardrail evaluations, by decision.",
         )
         self._findings = meter.create_counter(
             semconv.METRIC_FINDINGS,
@@ -134,7 +131,6 @@ class GuardrailMetrics:
     def record_evaluation(self, attributes: Attributes, duration_s: float, denied: bool) -> None:
         """Record one finished evaluation; ``attributes`` include the decision."""
         self._duration.record(duration_s, attributes)
-        self._evaluations.add(1, attributes)
         if denied:
             self._blocks.add(1, attributes)
 

@@ -488,7 +488,9 @@ class ApplyGuardrailScope:
     """One guardrail evaluation's span, metrics and summary (see the module docstring)."""
 
     __slots__ = (
+        "_attach",
         "_decision",
+        "_deferred",
         "_ended",
         "_error_type",
         "_finding_count",
@@ -505,7 +507,11 @@ class ApplyGuardrailScope:
     )
 
     _decision: str | None
-    _span: Span
+    _span: Span | None
+    _deferred: (
+        tuple[str, Mapping[str, AttributeValue], SpanKind, Context | None, Sequence[Link], int]
+        | None
+    )
 
     @staticmethod
     def start(
@@ -559,18 +565,69 @@ class ApplyGuardrailScope:
         kind: SpanKind,
         parent: Context | None,
         links: Sequence[Link],
+        attach: bool = True,
+        defer: bool = False,
     ) -> ApplyGuardrailScope:
         """A scope from attributes its caller prepared once (the :class:`Guard`'s hot path:
-        no details objects, no per-call name or attribute-table lookups)."""
+        no details objects, no per-call name or attribute-table lookups). ``attach=False``:
+        the ``with`` block does not make the span current (the caller knows that nothing
+        in it starts spans or reads the current one). ``defer=True`` (only with
+        ``attach=False``): the span is started, with its real start time, when first
+        needed; :meth:`_open` starts it with the outcome's attributes too, so a clean
+        evaluation hands the SDK all its attributes once."""
         self = cls.__new__(cls)
-        self._prepare(tracer, metric)
-        self._span = tracer.tracer.start_span(
-            name, context=parent, kind=kind, attributes=attributes, links=links
-        )
+        # _prepare, inlined (this is once per guard check)
+        self._attach = attach
+        self._tracer = tracer
+        self._token = None
+        self._ended = False
+        self._decision = None
+        self._error_type = None
+        self._finding_types = {}
+        self._finding_count = 0
+        self._finding_metrics = None
+        self._max_score = 0.0
+        self._outcome_set = False
+        self._pending = {}
+        self._metrics = metric
+        if defer and not attach:
+            self._deferred = (name, attributes, kind, parent, links, time.time_ns())
+            self._span = None
+        else:
+            self._deferred = None
+            self._span = tracer.tracer.start_span(
+                name, context=parent, kind=kind, attributes=attributes, links=links
+            )
         self._started = time.perf_counter()
         return self
 
+    def _open(self, attributes: Mapping[str, AttributeValue] | None = None) -> Span:
+        """Start a deferred span (its start attributes, else ``attributes``, which then
+        include them); the started span as is otherwise."""
+        span = self._span
+        if span is not None:
+            return span
+        deferred, self._deferred = self._deferred, None
+        assert deferred is not None
+        name, start, kind, parent, links, start_time = deferred
+        span = self._tracer.tracer.start_span(
+            name,
+            context=parent,
+            kind=kind,
+            attributes=start if attributes is None else attributes,
+            links=links,
+            start_time=start_time,
+        )
+        self._span = span
+        return span
+
+    def _live(self) -> Span:
+        span = self._span
+        return span if span is not None else self._open()
+
     def _prepare(self, tracer: GuardrailTracer, metric: MetricSet) -> None:
+        self._attach = True
+        self._deferred = None
         self._tracer = tracer
         self._token: object | None = None
         self._ended = False
@@ -592,7 +649,8 @@ class ApplyGuardrailScope:
     # -- context management ------------------------------------------------------------
 
     def __enter__(self) -> ApplyGuardrailScope:
-        self._token = otel_context.attach(trace.set_span_in_context(self._span))
+        if self._attach:
+            self._token = otel_context.attach(trace.set_span_in_context(self._live()))
         return self
 
     def __exit__(
@@ -601,6 +659,12 @@ class ApplyGuardrailScope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is None:
+            if self._token is not None:
+                self._detach()
+            if not self._ended:
+                self.end()
+            return
         try:
             if exc is not None and not isinstance(exc, GuardrailBlockedError):
                 self.record_error(exc)
@@ -631,15 +695,15 @@ class ApplyGuardrailScope:
 
     @property
     def span(self) -> Span:
-        return self._span
+        return self._live()
 
     @property
     def span_context(self) -> SpanContext:
-        return self._span.get_span_context()
+        return self._live().get_span_context()
 
     @property
     def is_recording(self) -> bool:
-        return self._span.is_recording()
+        return self._live().is_recording()
 
     @property
     def decision(self) -> str | None:
@@ -676,7 +740,8 @@ class ApplyGuardrailScope:
         if finding.risk_score is not None and finding.risk_score > self._max_score:
             self._max_score = finding.risk_score
         self._count_finding(finding)
-        if not self._span.is_recording():
+        span = self._live()
+        if not span.is_recording():
             return
         common: dict[str, AttributeValue] = {}
         for tsz_name, tsz_field in _FINDING_TSZ_ROWS:
@@ -693,7 +758,7 @@ class ApplyGuardrailScope:
                     attributes[name] = _attribute_value(value)
             if native_name is not None:
                 attributes[native_name] = native
-            self._span.add_event(event_name, attributes)
+            span.add_event(event_name, attributes)
 
     def record_findings(self, findings: Sequence[GuardrailFinding]) -> None:
         for finding in findings:
@@ -784,7 +849,7 @@ class ApplyGuardrailScope:
         redacted: str | Sequence[Mapping[str, Any]] | None,
     ) -> None:
         policy = self._tracer.content
-        if not policy.enabled or not self._span.is_recording():
+        if not policy.enabled or not self._live().is_recording():
             return
         text = policy.select(_as_text(value), None if redacted is None else _as_text(redacted))
         if text is None:
@@ -794,7 +859,7 @@ class ApplyGuardrailScope:
         if policy.on_span:
             self._pending.update(attributes)
         if policy.on_event:
-            self._span.add_event(semconv.CONTENT_EVENT, attributes)
+            self._live().add_event(semconv.CONTENT_EVENT, attributes)
 
     def record_error(self, error: BaseException, *, error_type: str | None = None) -> None:
         """Mark the evaluation failed: ERROR status (type only), ``error.type``, event.
@@ -805,14 +870,15 @@ class ApplyGuardrailScope:
         kind = error_type or _error_type(error)
         self._error_type = kind
         self._tracer.names.put(self._pending, Key.ERROR_TYPE, kind)
-        if not self._span.is_recording():
+        span = self._live()
+        if not span.is_recording():
             return
-        self._span.set_status(Status(StatusCode.ERROR, kind))
+        span.set_status(Status(StatusCode.ERROR, kind))
         policy = self._tracer.content
         if policy.raw and policy.enabled:
-            self._span.record_exception(error)
+            span.record_exception(error)
         else:
-            self._span.add_event(
+            span.add_event(
                 semconv.EXCEPTION_EVENT, {semconv.EXCEPTION_TYPE: _qualified_type(error)}
             )
 
@@ -823,18 +889,19 @@ class ApplyGuardrailScope:
         if self._ended:
             return
         self._ended = True
+        span = self._live()
         try:
             duration = time.perf_counter() - self._started
-            if self._span.is_recording():
+            if span.is_recording():
                 if not self._outcome_set:
                     self._derive_outcome()
                 if self._pending:
-                    self._span.set_attributes(self._pending)
+                    span.set_attributes(self._pending)
             self._record_metrics(duration)
         except Exception:  # telemetry must never break the guarded call
             _logger.exception("finishing a guardrail span failed")
         finally:
-            self._span.end(end_time)
+            span.end(end_time)
 
     def _derive_outcome(self) -> None:
         self.record_outcome(
@@ -845,14 +912,15 @@ class ApplyGuardrailScope:
         )
 
     def _record_metrics(self, duration: float) -> None:
-        """One histogram record and one counter add (plus a block, plus one add per
-        distinct finding kind), with attribute sets built once per kind of evaluation."""
+        """One histogram record (plus a block, plus one add per distinct finding kind),
+        with attribute sets built once per kind of evaluation."""
         instruments = self._tracer.metrics
         sets = self._metrics
+        decision = self._decision
         instruments.record_evaluation(
-            sets.evaluation(self._decision, self._error_type),
+            sets.evaluation(decision, self._error_type),
             duration,
-            denied=self._decision == GuardrailDecisionType.DENY,
+            decision == GuardrailDecisionType.DENY,
         )
         if self._finding_metrics:
             for (kind, category, severity), count in self._finding_metrics.items():

@@ -69,7 +69,6 @@ __all__ = [
     "INSTRUMENTATION_NAME",
     "METRIC_BLOCKS",
     "METRIC_DURATION",
-    "METRIC_EVALUATIONS",
     "METRIC_FINDINGS",
     "SAFE_FOREIGN_KEYS",
     "TSZ_ACTION",
@@ -347,7 +346,6 @@ EXCEPTION_ESCAPED: Final = "exception.escaped"
 # --- metrics --------------------------------------------------------------------------
 
 METRIC_DURATION: Final = "gen_ai.client.apply_guardrail.duration"
-METRIC_EVALUATIONS: Final = "tsz.guardrail.evaluations"
 METRIC_FINDINGS: Final = "tsz.guardrail.findings"
 METRIC_BLOCKS: Final = "tsz.guardrail.blocks"
 

@@ -90,6 +90,24 @@ def _start_attributes(
     return attributes
 
 
+_Start = tuple[str, Mapping[str, Any]]
+
+_STARTS: dict[tuple[str, str, str | None, Server, bool], _Start] = {}
+"""Span name and start attributes per (operation, provider, model, server, stream): models and
+servers of one application are few. The attribute dicts are shared and never mutated
+(the SDK copies what it keeps)."""
+_MAX_STARTS: Final = 512
+
+
+def _start(
+    operation: str, provider: str, model: str | None, server: Server, stream: bool
+) -> _Start:
+    attributes = _start_attributes(operation, provider, *server, stream)
+    if model:
+        attributes[genai.GEN_AI_REQUEST_MODEL] = model
+    return (f"{operation} {model}" if model else operation), attributes
+
+
 class LLMCall:
     """One LLM call's span: ours (``owned``) or the foreign GenAI span that was current.
 
@@ -124,10 +142,13 @@ class LLMCall:
         foreign = current_llm_span(parent)
         if foreign is not None:
             return cls(foreign, owned=False, parent=parent)
-        attributes = _start_attributes(fmt.operation, fmt.provider, *server, stream)
-        if model:
-            attributes[genai.GEN_AI_REQUEST_MODEL] = model
-        name = f"{fmt.operation} {model}" if model else fmt.operation
+        key = (fmt.operation, fmt.provider, model, server, stream)
+        start = _STARTS.get(key)
+        if start is None:
+            start = _start(fmt.operation, fmt.provider, model, server, stream)
+            if len(_STARTS) < _MAX_STARTS:
+                _STARTS[key] = start
+        name, attributes = start
         span = tracer.start_span(name, parent, kind=SpanKind.CLIENT, attributes=attributes)
         return cls(span, owned=True, parent=parent)
 
@@ -139,17 +160,17 @@ class LLMCall:
         """Response attributes (only on our own, recording span)."""
         if not self.owned or not self.span.is_recording():
             return
-        attributes: dict[str, Any] = {
-            key: value
-            for key, value in (
-                (genai.GEN_AI_RESPONSE_ID, info.id),
-                (genai.GEN_AI_RESPONSE_MODEL, info.model),
-                (genai.GEN_AI_USAGE_INPUT_TOKENS, info.input_tokens),
-                (genai.GEN_AI_USAGE_OUTPUT_TOKENS, info.output_tokens),
-                (genai.GEN_AI_RESPONSE_FINISH_REASONS, info.finish_reasons or None),
-            )
-            if value is not None
-        }
+        attributes: dict[str, Any] = {}
+        if info.id is not None:
+            attributes[genai.GEN_AI_RESPONSE_ID] = info.id
+        if info.model is not None:
+            attributes[genai.GEN_AI_RESPONSE_MODEL] = info.model
+        if info.input_tokens is not None:
+            attributes[genai.GEN_AI_USAGE_INPUT_TOKENS] = info.input_tokens
+        if info.output_tokens is not None:
+            attributes[genai.GEN_AI_USAGE_OUTPUT_TOKENS] = info.output_tokens
+        if info.finish_reasons:
+            attributes[genai.GEN_AI_RESPONSE_FINISH_REASONS] = info.finish_reasons
         try:
             self.span.set_attributes(attributes)
         except Exception:  # telemetry must never break the call

@@ -370,8 +370,8 @@ def test_guard_metrics(make_guard: MakeGuard, metric_points: Points) -> None:
     guard.check(EMAIL_TEXT)
     guard.check(CARD_TEXT, raise_on_block=False)
     decisions = {
-        p.attributes["gen_ai.security.decision.type"]: p.value
-        for p in metric_points("tsz.guardrail.evaluations")
+        p.attributes["gen_ai.security.decision.type"]: p.count
+        for p in metric_points("gen_ai.client.apply_guardrail.duration")
     }
     assert decisions == {"allow": 1, "modify": 1, "deny": 1}
     (blocks,) = metric_points("tsz.guardrail.blocks")

@@ -77,6 +77,6 @@ def test_demo_otlp(otlp_receiver: OtlpReceiver) -> None:
         assert child.attributes["tsz.blocked"] is False
         assert child.attributes["tsz.confidence"] == block["CONFIDENCE"]
         assert child.attributes["gen_ai.security.decision.type"] == "warn"
-    evaluations = otlp_receiver.wait_for_metric("tsz.guardrail.evaluations")
-    assert sum(p.value or 0 for p in evaluations.points) == 2
+    durations = otlp_receiver.wait_for_metric("gen_ai.client.apply_guardrail.duration")
+    assert sum(p.count or 0 for p in durations.points) == 2  # one per evaluation
     assert b"john@example.com" not in otlp_receiver.raw_bytes()

@@ -88,6 +88,4 @@ def test_guard_span_and_metrics_round_trip(
     (point,) = duration.points
     assert point.count == 1
     assert point.attributes["gen_ai.security.decision.type"] == "warn"
-    evaluations = otlp_receiver.wait_for_metric("tsz.guardrail.evaluations")
-    assert [p.value for p in evaluations.points] == [1.0]
     assert EMAIL.encode() not in otlp_receiver.raw_bytes()

@@ -420,10 +420,11 @@ def test_metrics_recorded_when_scope_ends(make_tracer: MakeTracer, metric_points
     assert duration.attributes["gen_ai.guardian.name"] == "content-filter"
     assert duration.attributes["gen_ai.security.target.type"] == "llm_input"
     evaluations = {
-        p.attributes["gen_ai.security.decision.type"]: p.value
-        for p in metric_points("tsz.guardrail.evaluations")
+        p.attributes["gen_ai.security.decision.type"]: p.count
+        for p in metric_points("gen_ai.client.apply_guardrail.duration")
     }
     assert evaluations == {"deny": 1, "allow": 1}
+    assert metric_points("tsz.guardrail.evaluations") == []  # the histogram counts them
     (blocks,) = metric_points("tsz.guardrail.blocks")
     assert blocks.value == 1
     (finding,) = metric_points("tsz.guardrail.findings")
@@ -431,7 +432,7 @@ def test_metrics_recorded_when_scope_ends(make_tracer: MakeTracer, metric_points
     assert finding.attributes["tsz.finding.type"] == "EMAIL"
     assert finding.attributes["tsz.finding.category"] == "PII"
     assert finding.attributes["tsz.finding.severity"] == "medium"
-    for point in metric_points("tsz.guardrail.evaluations"):
+    for point in metric_points("gen_ai.client.apply_guardrail.duration"):
         assert "tsz.request_id" not in point.attributes  # no high-cardinality labels
 
 
@@ -451,8 +452,8 @@ def test_metrics_recorded_for_unsampled_spans(
         assert scope.is_recording is False
         scope.record_finding(FINDING)
         scope.record_decision("warn")
-    (point,) = metric_points("tsz.guardrail.evaluations")
-    assert point.value == 1
+    (point,) = metric_points("gen_ai.client.apply_guardrail.duration")
+    assert point.count == 1
     assert metric_points("tsz.guardrail.findings")[0].value == 1
 
 

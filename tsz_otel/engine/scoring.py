@@ -50,6 +50,7 @@ finding", which is what the threshold is documented to mean.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -99,10 +100,13 @@ def round2(value: float) -> float:
         return low / 100.0
     if fraction > _HALF_HIGH:
         return (low + 1) / 100.0
-    return round_confidence(value)
+    return _round_exact(value)
 
 
 _floor = math.floor
+# The decimal path, memoised: scores are sums of a few catalogue constants, so the
+# handful of values that sit on a .xx5 boundary (0.775, 0.925, ...) recur constantly.
+_round_exact = functools.lru_cache(maxsize=1024)(round_confidence)
 _HALF_LOW = 0.5 - 1e-6  # fractions within 1e-6 of .5 take the exact decimal path
 _HALF_HIGH = 0.5 + 1e-6
 

@@ -53,13 +53,23 @@ class Core:
     """What the wrappers share, bound at ``instrument()`` time; ``active`` turns them off
     (the SDK may keep a wrapped bound method after ``uninstrument()``)."""
 
-    __slots__ = ("active", "async_stream", "guarding", "openai", "raw_types", "stream", "tracer")
+    __slots__ = (
+        "active",
+        "async_stream",
+        "guarding",
+        "last_server",
+        "openai",
+        "raw_types",
+        "stream",
+        "tracer",
+    )
 
     def __init__(self, tracer: Tracer, guarding: Guarding, openai_module: Any) -> None:
         self.tracer = tracer
         self.guarding = guarding
         self.openai = openai_module
         self.active = True
+        self.last_server: tuple[Any, Server] | None = None
         # resolved once: the result types each call is sorted by
         self.stream: type = openai_module.Stream
         self.async_stream: type = openai_module.AsyncStream
@@ -107,34 +117,59 @@ def _plan(core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, An
     options = _options_of(args, kwargs)
     if options is None:
         return None
-    headers = options.headers if isinstance(options.headers, Mapping) else {}
-    call, strip = options_from(core.guarding.defaults, headers.items())
+    headers = options.headers
+    if headers and (type(headers) is dict or isinstance(headers, Mapping)):
+        call, strip = options_from(core.guarding.defaults, headers.items())
+    else:  # no headers: nothing to override or strip
+        call, strip = core.guarding.defaults, False
     body = options.json_data
+    is_mapping = type(body) is dict or isinstance(body, Mapping)
     fmt = None
-    path = str(options.url)
-    if str(options.method).lower() == "post" and isinstance(body, Mapping):
-        fmt = format_for_path(path)
+    path = options.url if type(options.url) is str else str(options.url)
+    method = options.method
+    if is_mapping and (method == "post" or str(method).lower() == "post"):
+        fmt = _format_for(path)
     if fmt is None and not strip:
         return None
-    model = body.get("model") if isinstance(body, Mapping) else None
+    model = body.get("model") if is_mapping else None
     return _Plan(
-        fmt=fmt,
-        options=options,
-        call=call,
-        strip=strip,
-        body=body,
-        model=model if isinstance(model, str) else None,
-        server=_server(instance, path),
-        stream=bool(kwargs.get("stream", False)),
+        fmt,
+        options,
+        call,
+        strip,
+        body,
+        model if isinstance(model, str) else None,
+        _server(core, instance, path),
+        bool(kwargs.get("stream", False)),
     )
 
 
-def _server(instance: Any, path: str) -> Server:
-    """Where the call goes: the client's base URL (an ``httpx`` URL, read from its parts)
-    unless the request names an absolute URL."""
+_FORMATS_BY_PATH: dict[str, WireFormat | None] = {}
+""":func:`format_for_path` by request path (the SDK's paths are a handful of constants)."""
+
+
+def _format_for(path: str) -> WireFormat | None:
+    try:
+        return _FORMATS_BY_PATH[path]
+    except KeyError:
+        fmt = format_for_path(path)
+        if len(_FORMATS_BY_PATH) < 1024:
+            _FORMATS_BY_PATH[path] = fmt
+        return fmt
+
+
+def _server(core: Core, instance: Any, path: str) -> Server:
+    """Where the call goes: the client's base URL (an ``httpx`` URL, read from its parts,
+    remembered for the last URL object seen) unless the request names an absolute URL."""
     if path.startswith(("http://", "https://")):
         return server_of(path)
-    return server_of(instance.base_url)
+    url = instance.base_url
+    last = core.last_server
+    if last is not None and last[0] is url:
+        return last[1]
+    server = server_of(url)
+    core.last_server = (url, server)  # one tuple: threads see an old or a new pair, whole
+    return server
 
 
 def _prepare(
