@@ -52,9 +52,10 @@ class Form:
             occurrences are found with ``str.find`` (cheaper than the RE2
             locator for a short text); ``literals_ignore_case`` compares them
             ASCII-case-insensitively. With ``at_trigger`` every match must
-            start with one of them; if the regex's longest possible match also
-            fits in the row's ``max_len``, the regex runs over the whole text
-            with ``finditer`` (CPython skips to a literal prefix in C).
+            start with one of them; if the literals are case-sensitive and the
+            regex's longest possible match fits in the row's ``max_len``, the
+            regex runs over the whole text with ``finditer`` (CPython skips to a
+            literal prefix in C).
         lookback: Largest distance from a match's start back to the start of
             the trigger occurrence it contains.
         at_trigger: The match starts where the trigger occurrence starts: the

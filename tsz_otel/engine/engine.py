@@ -80,7 +80,6 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from operator import itemgetter
 from types import MappingProxyType, ModuleType
 from typing import Any, Protocol, TypeVar, cast
@@ -106,7 +105,14 @@ from ..models import (
 )
 from .catalogue import BUILTIN_PATTERNS, Form, PatternSpec
 from .lists import Allowlist, Blocklist
-from .redaction import Candidate, Placeholders, placeholder_hasher, redact, resolve_overlaps
+from .redaction import (
+    Candidate,
+    Placeholders,
+    placeholder_hasher,
+    redact,
+    resolve_overlaps,
+    spans_disjoint,
+)
 from .regex import OffsetMap, compile_user_regex, encode_text
 from .scanner import Finding, HoldRule, Scanner, hold_rules, stable_prefix
 from .scoring import (
@@ -260,21 +266,6 @@ def _byte_offsets(text: str, kept: Sequence[_Kept]) -> list[int]:
             char = offset
             out.append(byte)
     return out
-
-
-_new_explanation = partial(ConfidenceExplanation.__new__, ConfidenceExplanation)
-_new_detection = partial(DetectionResult.__new__, DetectionResult)
-
-
-def _disjoint(ordered: list[_Kept]) -> bool:
-    """Whether candidates sorted by start neither overlap nor include a blocklist hit
-    (see :func:`~tsz_otel.engine.redaction.resolve_overlaps`: all are then kept)."""
-    previous_end = -1
-    for kind, _, start, end, *_ in ordered:
-        if start < previous_end or end <= start or kind == BLOCKLIST:
-            return False
-        previous_end = end
-    return True
 
 
 def _as_kept(cand: Candidate) -> _Kept:
@@ -724,19 +715,11 @@ class Engine:
         ``settings.pii_mode``); ``guardrails`` and ``expected_format`` name
         validators to run (see the module docs for the no-hook behaviour).
         """
-        request_mode = self._request_mode(mode)
-        snap = self._snapshot
-        requested = _as_names(guardrails)
-        names = self._guardrail_names(text, requested, expected_format)
-        kept: list[_Kept] = []
-        failures: dict[str, int] = {}
-        if text:
-            found = self._findings(snap, text)
-            if found:
-                scores, failures = self._ai_scores(text, found)
-                kept = self._kept(snap, text, found, scores)
-            elif len(self.blocklist):
-                kept = self._kept(snap, text, found, None)
+        request_mode, snap, requested, names, found = self._start(
+            text, mode, guardrails, expected_format
+        )
+        scores, failures = self._ai_scores(text, found)
+        kept = self._kept(snap, text, found, scores) if found or self._lists_may_hit(text) else []
         if not kept and not names:  # the common case for clean text
             return _clean_response(text, failures)
         detections, summary = self._detections(snap, text, rid, kept)
@@ -755,19 +738,11 @@ class Engine:
         """Async twin of :meth:`detect`. Scanning runs inline (CPU-bound, fast); the AI
         scorer (``ascore_matches``) and guardrails (the validator hook's ``arun``) are
         awaited when they have async forms, so the event loop is never blocked on I/O."""
-        request_mode = self._request_mode(mode)
-        snap = self._snapshot
-        requested = _as_names(guardrails)
-        names = self._guardrail_names(text, requested, expected_format)
-        kept: list[_Kept] = []
-        failures: dict[str, int] = {}
-        if text:
-            found = self._findings(snap, text)
-            if found:
-                scores, failures = await self._aai_scores(text, found)
-                kept = self._kept(snap, text, found, scores)
-            elif len(self.blocklist):
-                kept = self._kept(snap, text, found, None)
+        request_mode, snap, requested, names, found = self._start(
+            text, mode, guardrails, expected_format
+        )
+        scores, failures = await self._aai_scores(text, found)
+        kept = self._kept(snap, text, found, scores) if found or self._lists_may_hit(text) else []
         if not kept and not names:
             return _clean_response(text, failures)
         detections, summary = self._detections(snap, text, rid, kept)
@@ -792,6 +767,26 @@ class Engine:
         return stable_prefix(text, snap.holds, snap.max_match_chars)
 
     # ------------------------------------------------------------------ pipeline
+
+    def _start(
+        self,
+        text: str,
+        mode: str | None,
+        guardrails: Sequence[str],
+        expected_format: str | None,
+    ) -> tuple[str, _Snapshot, tuple[str, ...], list[str], list[Finding]]:
+        """What :meth:`detect` and :meth:`adetect` do before the AI step: the request's
+        mode, the snapshot, the requested and effective guardrail names, the candidates."""
+        request_mode = self._request_mode(mode)
+        snap = self._snapshot
+        requested = _as_names(guardrails)
+        names = self._guardrail_names(text, requested, expected_format)
+        found = self._findings(snap, text) if text else []
+        return request_mode, snap, requested, names, found
+
+    def _lists_may_hit(self, text: str) -> bool:
+        """Whether a text without candidates still needs :meth:`_kept` (blocklist hits)."""
+        return bool(text) and len(self.blocklist) > 0
 
     def _request_mode(self, mode: str | None) -> str:
         if not mode:
@@ -900,7 +895,7 @@ class Engine:
         if len(kept) < 2:
             return kept
         ordered = sorted(kept, key=_start_of)
-        if _disjoint(ordered):
+        if spans_disjoint((k[0], k[2], k[3]) for k in ordered):
             return ordered  # what resolve_overlaps returns when there is nothing to resolve
         return [_as_kept(c) for c in resolve_overlaps([Candidate(*k) for k in kept])]
 
@@ -934,8 +929,8 @@ class Engine:
 
         Models are built without validation (:func:`_construct`): every value here
         is already of the field's type, and this runs per finding. An
-        explanation starts as a copy of its type's template (copying a dict costs
-        a fraction of building a 13-key one). The summary (breakdown, blocking
+        explanation is its type's template merged with the detection's own values
+        (cheaper than building a 13-key dict). The summary (breakdown, blocking
         types, the weighted confidence sum, the redaction spans) is gathered in
         the same pass, so the response never reads the models back.
         """
@@ -990,15 +985,12 @@ class Engine:
                 fields["source"] = source
                 fields["ai_score"] = ai
                 fields["hybrid_applied"] = True
-            explanation = _new_explanation()
-            _set_dict(explanation, fields)
-            _set_fields_set(explanation, set(_EXPLANATION_FIELDS[listed, hybrid]))
-            _set_extra(explanation, None)
-            _set_private(explanation, None)
+            explanation = _construct(
+                ConfidenceExplanation, fields, set(_EXPLANATION_FIELDS[listed, hybrid])
+            )
             placeholder = place(kind, value)
-            detection = _new_detection()
-            _set_dict(
-                detection,
+            detection = _construct(
+                DetectionResult,
                 {
                     "type": kind,
                     "value": value,
@@ -1011,10 +1003,8 @@ class Engine:
                     "char_end": end,
                     "action": action,
                 },
+                set(_DETECTION_FIELDS),
             )
-            _set_fields_set(detection, set(_DETECTION_FIELDS))
-            _set_extra(detection, None)
-            _set_private(detection, None)
             detections.append(detection)
             breakdown[kind] = breakdown.get(kind, 0) + 1
             if action == "BLOCK":

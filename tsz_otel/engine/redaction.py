@@ -52,6 +52,7 @@ __all__ = [
     "placeholder_hasher",
     "redact",
     "resolve_overlaps",
+    "spans_disjoint",
 ]
 
 BLOCKED = "[BLOCKED]"
@@ -110,19 +111,16 @@ def _absorb(blocks: list[Candidate], others: list[Candidate]) -> list[Candidate]
     return remaining
 
 
-def _disjoint(candidates: Sequence[Candidate]) -> list[Candidate] | None:
-    """The candidates sorted by start if none overlaps another (then all are kept).
-
-    ``None`` when there is anything to resolve: an overlap, an empty span or a
-    blocklist hit (which widens over its neighbours).
-    """
-    ordered = sorted(candidates, key=_start_of)
+def spans_disjoint(spans: Iterable[tuple[str, int, int]]) -> bool:
+    """Whether ``(type, start, end)`` spans, sorted by start, leave nothing to resolve:
+    no overlap, no empty span and no blocklist hit (which widens over its neighbours).
+    Then :func:`resolve_overlaps` keeps them all, in that order."""
     previous_end = -1
-    for cand in ordered:
-        if cand.start < previous_end or cand.end <= cand.start or cand.type == BLOCKLIST:
-            return None
-        previous_end = cand.end
-    return ordered
+    for kind, start, end in spans:
+        if start < previous_end or end <= start or kind == BLOCKLIST:
+            return False
+        previous_end = end
+    return True
 
 
 def _start_of(cand: Candidate) -> int:
@@ -133,9 +131,9 @@ def resolve_overlaps(candidates: Sequence[Candidate]) -> list[Candidate]:
     """A deterministic non-overlapping subset, sorted by start (see module docs)."""
     if len(candidates) < 2:  # the common case: nothing to resolve
         return list(candidates)
-    disjoint = _disjoint(candidates)
-    if disjoint is not None:
-        return disjoint
+    ordered = sorted(candidates, key=_start_of)
+    if spans_disjoint((c.type, c.start, c.end) for c in ordered):
+        return ordered
     blocks = _merge_blocklist(c for c in candidates if c.type == BLOCKLIST)
     others = [c for c in candidates if c.type != BLOCKLIST]
     others = _absorb(blocks, others)

@@ -177,10 +177,7 @@ class CompiledForm:
                 and width is not None
                 and width <= spec.max_len
             ):
-                self._prefixes = tuple(
-                    literal.lower() if form.literals_ignore_case else literal
-                    for literal in form.literals
-                )
+                self._prefixes = form.literals
         else:
             self._user = compile_user_regex(
                 spec.name, form.regex, case_insensitive=spec.ignore_case
@@ -224,11 +221,8 @@ class CompiledForm:
         found = list(rx.finditer(text))
         if found:
             prefixes = self._prefixes
-            lower = self.form.literals_ignore_case
             for m in found:
-                start = m.start()
-                head = text[start : start + 32].lower() if lower else text
-                if not head.startswith(prefixes, 0 if lower else start):
+                if not text.startswith(prefixes, m.start()):
                     return self._located(rx, texts)
         return found
 
