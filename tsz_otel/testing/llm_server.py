@@ -56,6 +56,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ._serve import serve_until_interrupted
+
 __all__ = [
     "LLMServer",
     "RecordedRequest",
@@ -1257,13 +1259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.reply is not None or args.chunk_size is not None:
         server.set_default(Script(reply=args.reply, chunk_size=args.chunk_size, times=None))
     print(f"llm server listening on {server.url} (OpenAI base_url {server.base_url})", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":

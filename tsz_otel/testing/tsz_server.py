@@ -63,6 +63,7 @@ from ..models import (
     TemplateImport,
 )
 from ..validators import ValidatorRegistry
+from ._serve import serve_until_interrupted
 
 __all__ = ["SEED_PATTERNS", "Fault", "ServedRequest", "TszTestServer"]
 
@@ -682,13 +683,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     server = TszTestServer(admin_key=args.admin_key, port=args.port, detector=detector).start()
     print(f"tsz test server listening on {server.url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_interrupted(server)
 
 
 if __name__ == "__main__":
