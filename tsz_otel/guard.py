@@ -786,23 +786,14 @@ class Guard:
         scope = call.scope
         messages = call.messages
         confidence = merged.overall_confidence
-        # scope._settle, inlined: the decision and the prepared summary in one update
-        scope._decision = ALLOW.decision.value
-        scope._outcome_set = True
-        deferred = scope._deferred
-        if deferred is None:  # the span runs: the summary goes on it at the end
-            summary = scope._pending
-            summary.update(call.profile.clean)
-        elif deferred[1] is call.profile.start:  # the span starts now, with everything
-            summary = dict(call.profile.start_clean)
-        else:  # a request id or target id was added to the start attributes
-            summary = {**deferred[1], **call.profile.clean}
-        summary[semconv.TSZ_CONFIDENCE] = (
-            _ZERO_CONFIDENCE if confidence == 0.0 else confidence_str(confidence)
+        profile = call.profile
+        span = scope._settle(
+            ALLOW.decision.value,
+            profile.clean,
+            _ZERO_CONFIDENCE if confidence == 0.0 else confidence_str(confidence),
+            len(segments) if messages is not None else None,
+            (profile.start, profile.start_clean),
         )
-        if messages is not None:
-            summary[semconv.TSZ_SEGMENT_COUNT] = len(segments)
-        span = scope._open(summary) if deferred is not None else scope._live()
         if self._capture_on:
             redacted = [
                 r.redacted_text if r.redacted_text is not None else s.text

@@ -576,25 +576,12 @@ class ApplyGuardrailScope:
         needed; :meth:`_open` starts it with the outcome's attributes too, so a clean
         evaluation hands the SDK all its attributes once."""
         self = cls.__new__(cls)
-        # _prepare, inlined (this is once per guard check)
+        self._prepare(tracer, metric)
         self._attach = attach
-        self._tracer = tracer
-        self._token = None
-        self._ended = False
-        self._decision = None
-        self._error_type = None
-        self._finding_types = {}
-        self._finding_count = 0
-        self._finding_metrics = None
-        self._max_score = 0.0
-        self._outcome_set = False
-        self._pending = {}
-        self._metrics = metric
         if defer and not attach:
             self._deferred = (name, attributes, kind, parent, links, time.time_ns())
             self._span = None
         else:
-            self._deferred = None
             self._span = tracer.tracer.start_span(
                 name, context=parent, kind=kind, attributes=attributes, links=links
             )
@@ -932,17 +919,29 @@ class ApplyGuardrailScope:
         attributes: Mapping[str, AttributeValue],
         confidence: str,
         segment_count: int | None,
-    ) -> None:
+        merged_start: tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue]]
+        | None = None,
+    ) -> Span:
         """Decision and TSZ summary in one step, for a caller that prepared ``attributes``
         (the decision and every summary attribute but the confidence) once: the Guard's
-        clean path."""
+        clean path. A deferred span starts now with its start attributes and the summary
+        together; ``merged_start`` is ``(start, start + attributes)`` when the caller has
+        that merge ready (used if the span was deferred with exactly ``start``)."""
         self._decision = decision
         self._outcome_set = True
-        pending = self._pending
-        pending.update(attributes)
-        pending[semconv.TSZ_CONFIDENCE] = confidence
+        deferred = self._deferred
+        summary: dict[str, AttributeValue]
+        if deferred is None:  # the span runs: the summary goes on it at the end
+            summary = self._pending
+            summary.update(attributes)
+        elif merged_start is not None and deferred[1] is merged_start[0]:
+            summary = dict(merged_start[1])
+        else:  # the start attributes were extended (a request id, a target id)
+            summary = {**deferred[1], **attributes}
+        summary[semconv.TSZ_CONFIDENCE] = confidence
         if segment_count is not None:
-            pending[semconv.TSZ_SEGMENT_COUNT] = segment_count
+            summary[semconv.TSZ_SEGMENT_COUNT] = segment_count
+        return self._live() if deferred is None else self._open(summary)
 
 
 def _as_text(value: str | Sequence[Mapping[str, Any]]) -> str:
