@@ -435,10 +435,6 @@ class Guarding:
         atexit.unregister(self._at_exit)
         self.worker.shutdown()
 
-    @property
-    def masks_output(self) -> bool:
-        return self.output_mode is not RolloutMode.OBSERVE
-
 
 def guard_from_kwargs(kwargs: Mapping[str, Any]) -> Guard:
     """The guard of an ``instrument(**kwargs)`` call: ``guard=``, else one built from

@@ -183,11 +183,6 @@ class CompiledForm:
                 spec.name, form.regex, case_insensitive=spec.ignore_case
             )
 
-    @property
-    def scans_whole_text(self) -> bool:
-        """Whether the regex runs over the whole text (``finditer``) instead of windows."""
-        return bool(self._prefixes)
-
     def spans(self, texts: _Texts) -> list[tuple[int, int]]:
         """``(start, end)`` character spans of the form's matches."""
         if self._user is not None:
