@@ -92,16 +92,13 @@ def _start_attributes(
 
 _Start = tuple[str, Mapping[str, Any]]
 
-_STARTS: dict[tuple[str, str, str | None, Server, bool], _Start] = {}
-"""Span name and start attributes per (operation, provider, model, server, stream): models and
-servers of one application are few. The attribute dicts are shared and never mutated
-(the SDK copies what it keeps)."""
-_MAX_STARTS: Final = 512
 
-
+@functools.lru_cache(maxsize=512)
 def _start(
     operation: str, provider: str, model: str | None, server: Server, stream: bool
 ) -> _Start:
+    """Span name and start attributes, memoised: the models and servers of one application
+    are few. The attribute dicts are shared and never mutated (the SDK copies what it keeps)."""
     attributes = _start_attributes(operation, provider, *server, stream)
     if model:
         attributes[genai.GEN_AI_REQUEST_MODEL] = model
@@ -142,13 +139,7 @@ class LLMCall:
         foreign = current_llm_span(parent)
         if foreign is not None:
             return cls(foreign, owned=False, parent=parent)
-        key = (fmt.operation, fmt.provider, model, server, stream)
-        start = _STARTS.get(key)
-        if start is None:
-            start = _start(fmt.operation, fmt.provider, model, server, stream)
-            if len(_STARTS) < _MAX_STARTS:
-                _STARTS[key] = start
-        name, attributes = start
+        name, attributes = _start(fmt.operation, fmt.provider, model, server, stream)
         span = tracer.start_span(name, parent, kind=SpanKind.CLIENT, attributes=attributes)
         return cls(span, owned=True, parent=parent)
 

@@ -21,6 +21,7 @@ Only guard decisions propagate; a bug in this module is logged and the call goes
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
@@ -144,18 +145,10 @@ def _plan(core: Core, instance: Any, args: tuple[Any, ...], kwargs: dict[str, An
     )
 
 
-_FORMATS_BY_PATH: dict[str, WireFormat | None] = {}
-""":func:`format_for_path` by request path (the SDK's paths are a handful of constants)."""
-
-
+@functools.lru_cache(maxsize=1024)
 def _format_for(path: str) -> WireFormat | None:
-    try:
-        return _FORMATS_BY_PATH[path]
-    except KeyError:
-        fmt = format_for_path(path)
-        if len(_FORMATS_BY_PATH) < 1024:
-            _FORMATS_BY_PATH[path] = fmt
-        return fmt
+    """:func:`format_for_path`, memoised (the SDK's request paths are a handful of constants)."""
+    return format_for_path(path)
 
 
 def _server(core: Core, instance: Any, path: str) -> Server:
