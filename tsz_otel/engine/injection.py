@@ -1662,32 +1662,23 @@ def _literal_sets(
     characters, alternations). Literal strings are cheap for the set's DFA even where a
     segment would not be (a thread lives for one string at most). The most selective few."""
     found: list[tuple[str, ...]] = []
-    run: list[str] = []
-    for k in [*span, -1]:
-        item = items[k] if k >= 0 else None
-        if item is not None and k not in covered:
-            char = relaxer.literal_char(item)
-            if char is not None:
-                run.append(char)
-                continue
-            if item[0] in _ZERO_WIDTH:
-                continue
-        if run:
-            found.append(("".join(run),))
-            run = []
-        if item is not None and k not in covered:
-            inner = _required(relaxer, [item])
+    for piece in _pieces(relaxer, (None if k in covered else items[k] for k in span)):
+        if isinstance(piece, str):
+            found.append((piece,))
+        else:
+            inner = _required(relaxer, [piece])
             if inner:
                 found.append(inner)
     found.sort(key=_literal_score, reverse=True)
     return tuple(found[:_MAX_LITERAL_SETS])
 
 
-def _required(relaxer: _Relaxer, items: Sequence[_Item]) -> tuple[str, ...] | None:
-    """The most selective set of strings one of which every match of ``items`` contains."""
-    best: tuple[str, ...] | None = None
+def _pieces(relaxer: _Relaxer, items: Iterable[_Item | None]) -> Iterator[str | _Item]:
+    """``items`` in order with each run of literal characters joined into one string and
+    zero-width items left out; a ``None`` (a part covered elsewhere) ends a run and yields
+    nothing."""
     run: list[str] = []
-    for item in [*items, None]:
+    for item in items:
         if item is not None:
             char = relaxer.literal_char(item)
             if char is not None:
@@ -1696,11 +1687,22 @@ def _required(relaxer: _Relaxer, items: Sequence[_Item]) -> tuple[str, ...] | No
             if item[0] in _ZERO_WIDTH:
                 continue
         if run:
-            best = _better(best, ("".join(run),))
+            yield "".join(run)
             run = []
-        if item is None:
-            break
-        op, av, flags = item
+        if item is not None:
+            yield item
+    if run:
+        yield "".join(run)
+
+
+def _required(relaxer: _Relaxer, items: Sequence[_Item]) -> tuple[str, ...] | None:
+    """The most selective set of strings one of which every match of ``items`` contains."""
+    best: tuple[str, ...] | None = None
+    for piece in _pieces(relaxer, items):
+        if isinstance(piece, str):
+            best = _better(best, (piece,))
+            continue
+        op, av, flags = piece
         if op == _SRE.BRANCH and len(av[1]) <= _MAX_ALTERNATIVES:
             union: list[str] = []
             for alt in _children(op, av, flags):
