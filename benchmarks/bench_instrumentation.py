@@ -29,7 +29,11 @@ variant:
   tenants slow the wall clock, not the instructions this process runs.
 
 Two 1 KB prompts: one clean, one carrying an e-mail address and a phone number (findings
-are recorded as events, which is the heavier case).
+are recorded as events, which is the heavier case). Each call sends a new text (the prompt
+with a different nonsense reference word at its start, same length), so the engine's
+clean-text memo never answers and every check really scans. A third row, ``1 KB clean,
+repeated``, sends the very same prompt every call, as a chat's system prompt and history
+are sent again on every turn: there the memo answers the input check.
 
 Target (issue 4): the guarded and traced call in observe mode adds no more than the
 official tracing-only instrumentation does, with 1 KB prompts (checked on wall clock and on
@@ -42,6 +46,7 @@ POST to another path, a GET), which it must pass through at near-zero cost.
 from __future__ import annotations
 
 import gc
+import itertools
 import re
 import statistics
 import subprocess
@@ -69,6 +74,28 @@ PROMPTS: tuple[tuple[str, str], ...] = (
         (_SENTENCE * 12)[:930] + " Mail jane.doe@example.com or call +44 20 7946 0958.",
     ),
 )
+REPEATED = "1 KB clean, repeated"
+"""The label of the row that sends the same clean prompt on every call."""
+_TAG_LETTERS = "bcdfghjklmnpqrstvwxz"  # consonants only: a tag never spells a keyword
+_TAG_WIDTH = 6
+
+
+def fresh_texts(prompt: str) -> Callable[[], str]:
+    """A new text of ``len(prompt)`` characters on every call: ``Ref <tag>. `` in place
+    of the prompt's first characters, the tag counting up in consonants."""
+    counter = itertools.count()
+
+    def fresh() -> str:
+        number, tag = next(counter), ""
+        for _ in range(_TAG_WIDTH):
+            number, digit = divmod(number, len(_TAG_LETTERS))
+            tag += _TAG_LETTERS[digit]
+        stamp = f"Ref {tag}. "
+        return stamp + prompt[len(stamp) :]
+
+    return fresh
+
+
 ANSWER = "Lisbon in May is lovely: mild weather, long evenings and plenty of festivals. " * 1
 CHUNK = 4  # ANSWER in ~20 stream chunks
 VARIANTS = (
@@ -99,7 +126,7 @@ class _Budget:
 
     @classmethod
     def of(cls, smoke: bool) -> _Budget:
-        return cls(rounds=1, calls=2, warmup=1) if smoke else cls(rounds=12, calls=20, warmup=5)
+        return cls(rounds=1, calls=2, warmup=1) if smoke else cls(rounds=30, calls=20, warmup=5)
 
 
 # --------------------------------------------------------------------------- the server
@@ -217,16 +244,20 @@ class _Variants:
 # --------------------------------------------------------------------------- measuring
 
 
-def _calls(base_url: str, prompt: str) -> dict[str, Callable[[], object]]:
+def _calls(base_url: str, prompt: str, repeated: bool = False) -> dict[str, Callable[[], object]]:
+    """The non-stream and stream call, each with a new prompt text per call (unless
+    ``repeated``)."""
     import openai
 
     client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
-    messages = [{"role": "user", "content": prompt}]
+    text = (lambda: prompt) if repeated else fresh_texts(prompt)
 
     def whole() -> object:
+        messages = [{"role": "user", "content": text()}]
         return client.chat.completions.create(model="bench-model", messages=messages)
 
     def stream() -> object:
+        messages = [{"role": "user", "content": text()}]
         chunks = client.chat.completions.create(model="bench-model", messages=messages, stream=True)
         return sum(1 for _ in chunks)
 
@@ -314,8 +345,8 @@ def _rows(label: str, kind: str, samples: Samples) -> list[dict[str, Any]]:
 def _target(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        if row.get("variant") != "tsz observe":
-            continue
+        if row.get("variant") != "tsz observe" or row["prompt"] == REPEATED:
+            continue  # (the repeated prompt shows the memo; the targets are on new texts)
         official = next(
             r
             for r in rows
@@ -339,11 +370,11 @@ def _target(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _breakdown(variants: _Variants, label: str, prompt: str, budget: _Budget) -> dict[str, Any]:
     """What the two guard checks of one call cost on their own (same pipeline)."""
     guard = variants.guard("observe")
-    request = [{"role": "user", "content": prompt}]
+    text = fresh_texts(prompt)
     answer = [{"role": "assistant", "content": ANSWER}]
 
     def checks() -> None:
-        guard.check(request, "llm_input")
+        guard.check([{"role": "user", "content": text()}], "llm_input")
         guard.check(answer, "llm_output")
 
     for _ in range(budget.warmup):
@@ -398,6 +429,9 @@ def run(smoke: bool) -> list[dict[str, Any]]:
                 for kind, fn in _calls(base_url, prompt).items():
                     rows += _rows(label, kind, _measure(variants, fn, budget, names))
                 rows.append(_breakdown(variants, label, prompt, budget))
+            if not smoke:
+                fn = _calls(base_url, PROMPTS[0][1], repeated=True)["non-stream"]
+                rows += _rows(REPEATED, "non-stream", _measure(variants, fn, budget, names))
             rows += _other_traffic(variants, base_url, budget)
     finally:
         variants.shutdown()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import random
+import string
+from collections import Counter
+
 import pytest
 from engine_samples import GITHUB_PAT, JWT_HS256, jwt, tckn
 
@@ -154,6 +159,31 @@ def test_entropy() -> None:
     assert shannon_entropy("") == 0.0
     assert shannon_entropy("aaaa") == 0.0
     assert shannon_entropy("abcd") == pytest.approx(2.0)
+
+
+def _entropy_by_formula(value: str) -> float:
+    length = len(value)
+    counts = Counter(value).values()
+    return -sum(n / length * math.log2(n / length) for n in counts) if value else 0.0
+
+
+def test_tabled_entropy_is_the_formula_bit_for_bit() -> None:
+    """Thresholds compare entropies exactly: the table must not move a single bit."""
+    rng = random.Random(7)
+    alphabet = string.printable + "\u00e9\u00fc\u6f22"
+    for _ in range(20000):
+        size = rng.choice([rng.randint(0, 70), rng.randint(200, 300)])
+        pool = alphabet[: rng.randint(2, len(alphabet))]
+        value = "".join(rng.choices(pool, k=size))
+        assert shannon_entropy(value) == _entropy_by_formula(value), value
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sk_xxxx12345678Ab", "CHANGEME-9aZ!", "my_Example_k3y!", "<your-key-1A>", "REDACTED9a!"],
+)
+def test_generic_secret_rejects_placeholder_words_in_any_case(value: str) -> None:
+    assert CHECKS["generic_secret"](value) is False
 
 
 def test_aws_secret_rejects_hex_digests_and_low_entropy() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 
 from engine_samples import make_settings
 
 from tsz_otel import Engine
+from tsz_otel.engine.engine import _as_kept, _greedy
 from tsz_otel.engine.redaction import Candidate, resolve_overlaps
 
 
@@ -40,6 +42,23 @@ def test_resolution_does_not_depend_on_input_order() -> None:
     first = [(c.type, c.start) for c in resolve_overlaps(items)]
     second = [(c.type, c.start) for c in resolve_overlaps(list(reversed(items)))]
     assert first == second
+
+
+def test_engine_greedy_on_tuples_matches_resolve_overlaps() -> None:
+    """The engine resolves overlaps without blocklist hits on its tuples (``_greedy``):
+    the same candidates, in the same order, as ``resolve_overlaps``."""
+    rng = random.Random(11)
+    for _ in range(3000):
+        kept = []
+        for _ in range(rng.randint(2, 8)):
+            start = rng.randint(0, 40)
+            end = start + rng.randint(0, 12)
+            score = rng.choice([0.4, 0.5, 0.55, 0.9])
+            kind = rng.choice(["EMAIL", "PHONE_NUMBER", "GENERIC_API_KEY"])
+            order = rng.randint(0, 3)
+            kept.append((kind, "PII", start, end, score, order, score, "none", 0.0, "REGEX", None))
+        expected = [_as_kept(c) for c in resolve_overlaps([Candidate(*k) for k in kept])]
+        assert _greedy(kept) == expected
 
 
 def test_url_with_credentials_wins_over_the_email_inside(engine: Engine) -> None:

@@ -129,3 +129,12 @@ def test_offsets_on_the_wire_are_utf8_bytes(engine: Engine) -> None:
     detection = data["detections"][0]
     assert (detection["start"], detection["end"]) == (9, 25)  # ü and ß are 2 bytes each
     assert "char_start" not in detection and "action" not in detection
+
+
+def test_models_the_engine_builds_keep_object_new() -> None:
+    """The engine's hot path makes its models with ``object.__new__`` (no lookup); a
+    model that overrode ``__new__`` would be bypassed."""
+    from tsz_otel.models import ConfidenceExplanation, DetectionResult, DetectResponse
+
+    for model in (ConfidenceExplanation, DetectionResult, DetectResponse):
+        assert model.__new__ is object.__new__

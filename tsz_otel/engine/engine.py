@@ -78,6 +78,7 @@ import importlib
 import logging
 import secrets
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -105,6 +106,7 @@ from ..models import (
 )
 from .catalogue import BUILTIN_PATTERNS, Form, PatternSpec
 from .lists import Allowlist, Blocklist
+from .memo import CleanTexts
 from .redaction import (
     Candidate,
     Placeholders,
@@ -213,6 +215,8 @@ def _slot_setter(name: str) -> Callable[[BaseModel, Any], None]:
     return cast("Callable[[BaseModel, Any], None]", setter)
 
 
+_new = object.__new__
+"""``BaseModel`` does not override ``__new__``: ``object.__new__`` without the lookup."""
 _set_dict = _slot_setter("__dict__")
 _set_fields_set = _slot_setter("__pydantic_fields_set__")
 _set_extra = _slot_setter("__pydantic_extra__")
@@ -232,7 +236,7 @@ def _construct(
     ``None`` here, which is what ``exclude_unset`` and the wire shapes see). It is
     several times cheaper; tests compare the JSON with validated construction.
     """
-    model = cls.__new__(cls)
+    model = _new(cls)
     _set_dict(model, data)
     _set_fields_set(model, fields_set)
     _set_extra(model, None)
@@ -282,6 +286,33 @@ def _as_kept(cand: Candidate) -> _Kept:
         cand.source,
         cand.ai_score,
     )
+
+
+def _greedy_key(kept: _Kept) -> tuple[int, float, int, int]:
+    return (kept[2] - kept[3], -kept[4], kept[5], kept[2])
+
+
+def _greedy(kept: Sequence[_Kept]) -> list[_Kept]:
+    """:func:`~tsz_otel.engine.redaction.resolve_overlaps` of candidates without
+    blocklist hits, on the tuples themselves.
+
+    Without blocklist hits it is only its greedy step (longest, highest score,
+    catalogue order, leftmost; a candidate overlapping one kept is dropped), so
+    the tuples need not become ``Candidate`` objects and back; the sort is
+    stable on the same input order, so ties fall the same way.
+    """
+    starts: list[int] = []
+    out: list[_Kept] = []
+    for cand in sorted(kept, key=_greedy_key):
+        start = cand[2]
+        index = bisect_left(starts, start)
+        if index > 0 and out[index - 1][3] > start:
+            continue
+        if index < len(out) and out[index][2] < cand[3]:
+            continue
+        starts.insert(index, start)
+        out.insert(index, cand)
+    return out
 
 
 def _explanation_template(limits: Thresholds) -> dict[str, Any]:
@@ -410,6 +441,8 @@ class _Snapshot:
     active_injection: frozenset[str]
     holds: tuple[HoldRule, ...]
     max_match_chars: int
+    clean: CleanTexts
+    """Texts with no candidate under this snapshot (see :mod:`.memo`)."""
 
 
 # --------------------------------------------------------------------------- engine
@@ -673,6 +706,7 @@ class Engine:
             active_injection=active_injection,
             holds=holds,
             max_match_chars=longest + window,
+            clean=CleanTexts(self.settings.clean_cache_chars),
         )
 
     @staticmethod
@@ -818,7 +852,9 @@ class Engine:
         """Scanner and injection candidates of ``text``, allowlisted values removed.
 
         Allowlisted values go before the AI step, so a trusted value is never
-        sent to a model.
+        sent to a model. A text with no candidate at all is remembered in the
+        snapshot's :class:`~tsz_otel.engine.memo.CleanTexts`, so the same text
+        (a system prompt, the earlier turns of a chat) is not scanned again.
         """
         data = encode_text(text)
         if len(data) > self._max_text_bytes:
@@ -826,6 +862,9 @@ class Engine:
                 f"text is {len(data)} bytes; the limit is {self.settings.max_text_bytes} "
                 "(TSZ_MAX_TEXT_BYTES)"
             )
+        clean = snap.clean
+        if text in clean:
+            return []
         found = snap.scanner.findings(text, data)
         injection = self._injection
         if snap.active_injection and injection is not None:
@@ -837,6 +876,9 @@ class Engine:
                     for m in injection.find_injections(text)
                     if m.type in active
                 ]
+        if not found:
+            clean.add(text)
+            return found
         allow = self.allowlist.snapshot()
         if allow.items and found:
             found = [f for f in found if not allow.allows(text[f[2] : f[3]])]
@@ -897,6 +939,8 @@ class Engine:
         ordered = sorted(kept, key=_start_of)
         if spans_disjoint((k[0], k[2], k[3]) for k in ordered):
             return ordered  # what resolve_overlaps returns when there is nothing to resolve
+        if not len(self.blocklist):
+            return _greedy(kept)
         return [_as_kept(c) for c in resolve_overlaps([Candidate(*k) for k in kept])]
 
     def _ai_scores(self, text: str, found: list[Finding]) -> _AIOutcome:
