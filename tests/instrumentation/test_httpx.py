@@ -13,6 +13,7 @@ import openai
 import pytest
 from instr_support import GUARD_INPUT, GUARD_OUTPUT, Instrument, Spans
 from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+from tsz_otel_instrumentation.httpx import TszHTTPXInstrumentor
 
 from tsz_otel.errors import GuardrailBlockedError
 from tsz_otel.testing.llm_server import LLMServer
@@ -330,3 +331,104 @@ def test_invalid_paths_setting_is_rejected(instrument_httpx: Instrument) -> None
         instrument_httpx(mode="mask", http_paths=("/v2/generate",))
     with pytest.raises(ConfigurationError, match="unknown format"):
         instrument_httpx(mode="mask", paths={"/v2/generate": "openai.chats"})
+
+
+# ----------------------------------------------------------------------------- one client
+
+
+async def _send(client: Any, url: str, body: Any) -> Any:
+    if isinstance(client, (httpx.AsyncClient, httpx2.AsyncClient)):
+        response = await client.post(url, json=body)
+        await response.aread()
+        return response
+    return client.post(url, json=body)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+async def test_instrument_client_guards_that_client_only(
+    name: str,
+    is_async: bool,
+    llm_server: LLMServer,
+    guard_for: Callable[..., Any],
+    tracer_provider: Any,
+    spans: Spans,
+) -> None:
+    module = MODULES[name]
+    make = module.AsyncClient if is_async else module.Client
+    guarded, other = make(), make()
+    url = llm_server.base_url + "/chat/completions"
+    TszHTTPXInstrumentor.instrument_client(
+        guarded, guard=guard_for(mode="mask"), tracer_provider=tracer_provider
+    )
+    try:
+        await _send(guarded, url, _chat())
+        assert _no_card(llm_server.last_request.text)
+        assert spans.decision(GUARD_INPUT) == "modify"
+        spans.clear()
+        await _send(other, url, _chat())
+        assert CARD in llm_server.last_request.text
+        assert spans.all() == []
+    finally:
+        TszHTTPXInstrumentor.uninstrument_client(guarded)
+    await _send(guarded, url, _chat())
+    assert CARD in llm_server.last_request.text
+    assert spans.all() == []
+    for client in (guarded, other):
+        await client.aclose() if is_async else client.close()
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_instrument_client_reaches_custom_transports(
+    name: str, guard_for: Callable[..., Any], tracer_provider: Any, spans: Spans
+) -> None:
+    """A ``MockTransport`` (which the global patch cannot reach) sees only redacted bodies;
+    in block mode it is never called."""
+    module = MODULES[name]
+    seen: list[bytes] = []
+
+    def handler(request: Any) -> Any:
+        seen.append(request.content)
+        return module.Response(200, json={"choices": [{"message": {"content": "ok"}}]})
+
+    for mode in ("mask", "block"):
+        client = module.Client(transport=module.MockTransport(handler))
+        TszHTTPXInstrumentor.instrument_client(
+            client, guard=guard_for(mode=mode), tracer_provider=tracer_provider
+        )
+        TszHTTPXInstrumentor.instrument_client(client)  # a second call changes nothing
+        if mode == "block":
+            with pytest.raises(GuardrailBlockedError):
+                client.post("http://llm.test/v1/chat/completions", json=_chat())
+        else:
+            client.post("http://llm.test/v1/chat/completions", json=_chat())
+        TszHTTPXInstrumentor.uninstrument_client(client)
+        client.close()
+    assert len(seen) == 1 and _no_card(seen[0].decode())
+    decisions = [
+        (s.attributes or {})["gen_ai.security.decision.type"] for s in spans.named(GUARD_INPUT)
+    ]
+    assert decisions == ["modify", "deny"]
+
+
+def test_instrument_client_with_the_global_instrumentation_evaluates_once(
+    llm_server: LLMServer,
+    instrument_httpx: Instrument,
+    guard_for: Callable[..., Any],
+    tracer_provider: Any,
+    spans: Spans,
+) -> None:
+    instrument_httpx(mode="mask")
+    with httpx2.Client() as client:
+        TszHTTPXInstrumentor.instrument_client(
+            client, guard=guard_for(mode="mask"), tracer_provider=tracer_provider
+        )
+        client.post(llm_server.base_url + "/chat/completions", json=_chat())
+        TszHTTPXInstrumentor.uninstrument_client(client)
+    assert _no_card(llm_server.last_request.text)
+    assert len(spans.named(GUARD_INPUT)) == 1
+
+
+def test_instrument_client_rejects_other_objects() -> None:
+    with pytest.raises(TypeError, match="not an httpx or httpx2 client"):
+        TszHTTPXInstrumentor.instrument_client(object())

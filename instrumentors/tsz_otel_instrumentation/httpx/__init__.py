@@ -38,6 +38,17 @@ mapping of extra path suffixes to a format name, e.g. ``{"/v1/generate":
 ``AsyncHTTPTransport.handle_async_request`` of each of ``httpx``/``httpx2`` that is
 installed; custom transports (``MockTransport``) are not patched.
 
+One client only::
+
+    client = httpx.Client()
+    TszHTTPXInstrumentor.instrument_client(client, settings=Settings(mode="mask"))
+    ...
+    TszHTTPXInstrumentor.uninstrument_client(client)
+
+``instrument_client`` (same keyword arguments as ``instrument()``) wraps that client's
+transport and mounted transports, custom ones included, and leaves every other client
+alone; with the global instrumentation also active, a call is evaluated once.
+
 What it does
 ------------
 
@@ -103,6 +114,8 @@ __all__ = ["TszHTTPXInstrumentor"]
 _logger = logging.getLogger(__name__)
 
 _MODULES = ("httpx", "httpx2")
+_CLIENT_CORE = "_tsz_otel_core"
+"""The attribute that marks a client guarded by :meth:`TszHTTPXInstrumentor.instrument_client`."""
 _TARGETS = (
     ("HTTPTransport", "handle_request"),
     ("AsyncHTTPTransport", "handle_async_request"),
@@ -122,16 +135,9 @@ class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return get_dependency_conflicts(_instruments, _instruments_any)
 
     def _instrument(self, **kwargs: Any) -> None:
-        from .._guarding import Guarding, guard_from_kwargs
-        from ._transport import Core, handle_async_request, handle_request
+        from ._transport import handle_async_request, handle_request
 
-        guard = guard_from_kwargs(kwargs)
-        settings: Settings = guard.settings
-        hosts = tuple(kwargs.get("hosts") or settings.http_hosts)
-        paths = {**_parse_paths(settings.http_paths), **dict(kwargs.get("paths") or {})}
-        _check_formats(paths)
-        tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"))
-        core = Core(tracer, Guarding(guard), hosts, paths)
+        core = _core(kwargs)
         patched = []
         for name in _MODULES:
             try:
@@ -161,6 +167,71 @@ class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         """Wait for background (stream-async) checks; whether all finished in time."""
         core = self._core
         return True if core is None else bool(core.guarding.force_flush(timeout))
+
+    @staticmethod
+    def instrument_client(client: Any, **kwargs: Any) -> None:
+        """Guard the LLM calls of one ``httpx``/``httpx2`` client (sync or async) only.
+
+        Takes the keyword arguments of ``instrument()``. The client's transport and
+        mounted transports are wrapped, custom ones included (which the global
+        instrumentation cannot reach). A client already guarded is left as it is.
+        """
+        from ._transport import handle_async_request, handle_request
+
+        if getattr(client, _CLIENT_CORE, None) is not None:
+            _logger.warning("this client is already guarded by tsz-otel")
+            return
+        module = _client_module(client)
+        asynchronous = isinstance(client, module.AsyncClient)
+        wrapper = handle_async_request if asynchronous else handle_request
+        core = _core(kwargs)
+        for transport in _transports(client):
+            wrap_function_wrapper(
+                transport, _TARGETS[asynchronous][1], partial(wrapper, core=core, module=module)
+            )
+        setattr(client, _CLIENT_CORE, core)
+
+    @staticmethod
+    def uninstrument_client(client: Any) -> None:
+        """Undo :meth:`instrument_client`: the client's transports as they were."""
+        core = getattr(client, _CLIENT_CORE, None)
+        if core is None:
+            return
+        method = _TARGETS[isinstance(client, _client_module(client).AsyncClient)][1]
+        for transport in _transports(client):
+            unwrap(transport, method)
+        delattr(client, _CLIENT_CORE)
+        core.active = False
+        core.guarding.shutdown()
+
+
+def _core(kwargs: Mapping[str, Any]) -> Any:
+    """The guarding core that ``instrument``/``instrument_client`` keyword arguments ask for."""
+    from .._guarding import Guarding, guard_from_kwargs
+    from ._transport import Core
+
+    guard = guard_from_kwargs(kwargs)
+    settings: Settings = guard.settings
+    hosts = tuple(kwargs.get("hosts") or settings.http_hosts)
+    paths = {**_parse_paths(settings.http_paths), **dict(kwargs.get("paths") or {})}
+    _check_formats(paths)
+    tracer = trace.get_tracer(__name__, __version__, kwargs.get("tracer_provider"))
+    return Core(tracer, Guarding(guard), hosts, paths)
+
+
+def _client_module(client: Any) -> Any:
+    """``httpx`` or ``httpx2``: the library ``client`` comes from."""
+    name = type(client).__module__.partition(".")[0]
+    if name not in _MODULES:
+        raise TypeError(f"not an httpx or httpx2 client: {type(client).__qualname__}")
+    return importlib.import_module(name)
+
+
+def _transports(client: Any) -> list[Any]:
+    """The client's default transport and its mounted ones (``None`` mounts disable a route)."""
+    mounts = getattr(client, "_mounts", {}) or {}
+    found = [client._transport, *mounts.values()]
+    return [t for t in dict.fromkeys(found) if t is not None]
 
 
 def _parse_paths(entries: Collection[str]) -> Mapping[str, str]:
