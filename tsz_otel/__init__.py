@@ -5,7 +5,9 @@ The public API is re-exported here; import from ``tsz_otel``, not from submodule
 
 from __future__ import annotations
 
-from .ai import AIClient, MemoryCache, RedisCache
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .config import Settings
 from .content import ContentHasher, ContentPolicy
 from .engine import Engine
@@ -61,6 +63,22 @@ from .semconv import Scheme
 from .telemetry import Telemetry, setup_telemetry
 from .validators import ValidationReport, ValidatorRegistry
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .ai import AIClient, MemoryCache, RedisCache
+
+_LAZY = {"AIClient": ".ai", "MemoryCache": ".ai", "RedisCache": ".ai"}
+"""Public names whose modules load on first use: the AI client and its caches bring the
+HTTP stack, which an application with the inline engine alone never needs."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "AIClient",

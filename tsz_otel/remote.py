@@ -33,11 +33,9 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from opentelemetry import propagate
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._http import HttpClients
 from .config import Settings
 from .engine.regex import OffsetMap
 from .engine.scoring import BLOCKLIST, Action, action_for, resolve_thresholds
@@ -55,6 +53,8 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from .engine import Engine
 
 __all__ = ["RemoteEngine", "engine_from_settings"]
@@ -95,6 +95,8 @@ class RemoteEngine:
         self.timeout = timeout
         self.admin_key = admin_key
         self.settings = settings or Settings()
+        from ._http import HttpClients  # httpx loads when a remote engine is made
+
         self._http = HttpClients(
             timeout=timeout,
             base_url=self.base_url,
@@ -336,11 +338,14 @@ def engine_from_settings(settings: Settings) -> Engine | RemoteEngine:
     """
     if settings.engine == "remote":
         return RemoteEngine.from_settings(settings)
-    from .ai import AIClient
     from .engine import Engine
     from .validators import ValidatorRegistry
 
-    ai = AIClient(settings) if settings.ai_model_url else None
+    ai = None
+    if settings.ai_model_url:
+        from .ai import AIClient  # the HTTP stack loads only with a model to call
+
+        ai = AIClient(settings)
     registry = ValidatorRegistry(settings, ai=ai)
     scorer = ai if settings.ai_scoring != "off" else None
     engine = Engine(settings, validators=registry, ai=scorer)
