@@ -139,12 +139,12 @@ def make_engine() -> Engine:
     ``PII_MODE`` or threshold variable must not change recorded numbers. The
     benchmarks only call ``detect``, so sharing one engine between them is safe
     and keeps ``--smoke`` from compiling the catalogue three times. The clean-text
-    memo is off (``clean_cache_chars=0``): these benchmarks scan the same texts
+    memo is off (``clean_cache_size=0``): these benchmarks scan the same texts
     again and again and must measure the scan, not the memo.
     """
     from tsz_otel import Engine, Settings
 
-    return Engine(Settings.from_env(environ={}, clean_cache_chars=0))
+    return Engine(Settings.from_env(environ={}, clean_cache_size=0))
 
 
 def char_span(text: str, detection: DetectionResult) -> tuple[int, int]:

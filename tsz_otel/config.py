@@ -40,7 +40,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "templates": ("TSZ_TEMPLATES",),
     "disabled_patterns": ("TSZ_DISABLED_PATTERNS",),
     "max_text_bytes": ("TSZ_MAX_TEXT_BYTES",),
-    "clean_cache_chars": ("TSZ_CLEAN_CACHE_CHARS",),
+    "clean_cache_size": ("TSZ_CLEAN_CACHE_SIZE",),
     # policy and telemetry
     "mode": ("TSZ_MODE",),
     "input_mode": ("TSZ_INPUT_MODE",),
@@ -110,7 +110,7 @@ class Settings(BaseModel):
     templates: tuple[str, ...] = ()
     disabled_patterns: tuple[str, ...] = ()
     max_text_bytes: int = Field(16 * 1024 * 1024, gt=0)
-    clean_cache_chars: int = Field(4 * 1024 * 1024, ge=0)
+    clean_cache_size: int = Field(16384, ge=0)
     # policy and telemetry
     mode: Mode = "observe"
     input_mode: Mode | None = None

@@ -81,41 +81,51 @@ def test_the_blocklist_applies_to_remembered_texts(engine: Engine) -> None:
 def test_budget_zero_turns_the_memo_off(
     engine_factory: Callable[..., Engine], scans: list[str]
 ) -> None:
-    engine = engine_factory(clean_cache_chars=0)
+    engine = engine_factory(clean_cache_size=0)
     engine.detect(CLEAN)
     engine.detect(CLEAN)
     assert scans == [CLEAN, CLEAN]
 
 
-def test_the_budget_comes_from_the_environment() -> None:
-    settings = Settings.from_env(environ={"TSZ_CLEAN_CACHE_CHARS": "1000"})
-    assert settings.clean_cache_chars == 1000
+def test_the_size_comes_from_the_environment() -> None:
+    settings = Settings.from_env(environ={"TSZ_CLEAN_CACHE_SIZE": "1000"})
+    assert settings.clean_cache_size == 1000
     with pytest.raises(ValueError):
-        Settings.from_env(environ={"TSZ_CLEAN_CACHE_CHARS": "-1"})
+        Settings.from_env(environ={"TSZ_CLEAN_CACHE_SIZE": "-1"})
 
 
-def test_oldest_texts_are_evicted_within_the_budget() -> None:
-    memo = CleanTexts(budget_chars=8 * 100)
-    texts = [f"{i:03d}" + "x" * 97 for i in range(20)]
-    for text in texts:
-        memo.add(text)
-        assert memo.used_chars <= 800
-    assert texts[-1] in memo and texts[0] not in memo
+def test_oldest_texts_are_evicted_past_the_size() -> None:
+    memo = CleanTexts(size=8)
+    digests = [memo.digest(f"{i:03d} {CLEAN}".encode()) for i in range(20)]
+    for digest in digests:
+        memo.add(digest)
+        assert len(memo) <= 8
+    assert memo.holds(digests[-1]) and not memo.holds(digests[0])
     assert len(memo) == 8
 
 
-def test_a_text_larger_than_its_share_is_not_kept() -> None:
-    memo = CleanTexts(budget_chars=800)
-    memo.add("y" * 101)  # more than 1/8 of the budget
-    assert len(memo) == 0 and memo.used_chars == 0
+def test_only_keyed_digests_are_kept() -> None:
+    """No text in the memo, and two memos (two processes) key the same text differently."""
+    memo, other = CleanTexts(size=8), CleanTexts(size=8)
+    data = CLEAN.encode()
+    digest = memo.digest(data)
+    memo.add(digest)
+    assert digest is not None and len(digest) == 16 and data not in digest
+    assert other.digest(data) != digest and not other.holds(other.digest(data))
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in memo._seen)
+
+
+def test_short_or_disabled_texts_get_no_digest() -> None:
+    assert CleanTexts(size=8).digest(b"x" * (MIN_CHARS - 1)) is None
+    assert CleanTexts(size=0).digest(CLEAN.encode()) is None
 
 
 def test_concurrent_detects_agree_with_a_fresh_engine(
     engine_factory: Callable[..., Engine],
 ) -> None:
     """Many threads filling and evicting a small memo: every answer is still right."""
-    shared = engine_factory(clean_cache_chars=2000, placeholder_style="type")
-    reference = engine_factory(clean_cache_chars=0, placeholder_style="type")
+    shared = engine_factory(clean_cache_size=5, placeholder_style="type")
+    reference = engine_factory(clean_cache_size=0, placeholder_style="type")
     texts = [f"Day {chr(97 + i % 26)} of the Porto plan: {CLEAN}" for i in range(40)]
     texts += [WITH_EMAIL, CLEAN]
     expected = {t: reference.detect(t).model_dump_json() for t in texts}
@@ -133,7 +143,7 @@ def test_concurrent_detects_agree_with_a_fresh_engine(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert shared._snapshot.clean.used_chars <= 2000
+    assert len(shared._snapshot.clean) <= 5
 
 
 def test_a_chat_history_is_not_scanned_again(scans: list[str]) -> None:

@@ -706,7 +706,7 @@ class Engine:
             active_injection=active_injection,
             holds=holds,
             max_match_chars=longest + window,
-            clean=CleanTexts(self.settings.clean_cache_chars),
+            clean=CleanTexts(self.settings.clean_cache_size),
         )
 
     @staticmethod
@@ -863,7 +863,8 @@ class Engine:
                 "(TSZ_MAX_TEXT_BYTES)"
             )
         clean = snap.clean
-        if text in clean:
+        digest = clean.digest(data)
+        if clean.holds(digest):
             return []
         found = snap.scanner.findings(text, data)
         injection = self._injection
@@ -877,7 +878,7 @@ class Engine:
                     if m.type in active
                 ]
         if not found:
-            clean.add(text)
+            clean.add(digest)
             return found
         allow = self.allowlist.snapshot()
         if allow.items and found:
