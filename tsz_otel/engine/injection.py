@@ -60,12 +60,16 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import hashlib
+import json
 import re
+import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
@@ -2181,13 +2185,70 @@ def _raw_whole(parsed: Any, spec: _GateSpec) -> _GateSpec:
     return _GateSpec(spec.segments, whole.src, True)
 
 
+_GateSpecs = list[list[_GateSpec | None]]
+"""Per matcher, its gate spec for ASCII text and for any text."""
+
+GATES_FILE = Path(__file__).with_name("injection_gates.json")
+"""The derived gate specs, stored so that an import does not derive them again (deriving
+parses and relaxes every matcher regex: about half of this module's import time).
+``scripts/gen_injection_gates.py`` writes it; a test fails when it is stale."""
+
+
+def derive_gate_specs(matchers: Sequence[_Matcher]) -> _GateSpecs:
+    """The gate specs of ``matchers``, derived from their regexes."""
+    plain = (_Relaxer(False, True), _Relaxer(False, False))
+    image = (_Relaxer(True, True), _Relaxer(True, False))
+    return [_matcher_gates(m, image if getattr(m, "raw", False) else plain) for m in matchers]
+
+
+def gate_specs_key() -> str:
+    """What the stored specs were derived from: this module's and the rules' source and
+    the Python version (the regex parser the derivation reads is the standard library's)."""
+    digest = hashlib.sha256(f"{sys.version_info[0]}.{sys.version_info[1]}".encode())
+    for path in (Path(__file__), Path(R.__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def specs_document(key: str, specs: _GateSpecs) -> str:
+    """The stored form of ``specs`` (JSON, one matcher a line)."""
+
+    def row(spec: _GateSpec | None) -> Any:
+        if spec is None:
+            return None
+        return [spec.segments, spec.whole, spec.raw, spec.parts]
+
+    lines = ",\n".join(json.dumps([row(spec) for spec in pair]) for pair in specs)
+    return f'{{"key": {json.dumps(key)},\n"specs": [\n{lines}\n]}}\n'
+
+
+def _stored_gate_specs(count: int) -> _GateSpecs | None:
+    """The stored specs, if they were derived from this very code (else None)."""
+    try:
+        document = json.loads(GATES_FILE.read_text(encoding="utf-8"))
+        if document.get("key") != gate_specs_key():
+            return None
+        specs: _GateSpecs = [
+            [
+                None
+                if row is None
+                else _GateSpec(
+                    None if row[0] is None else tuple(row[0]), row[1], row[2], tuple(row[3])
+                )
+                for row in pair
+            ]
+            for pair in document["specs"]
+        ]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    return specs if len(specs) == count else None
+
+
 def _gates(matchers: Sequence[_Matcher], specials: Sequence[str]) -> tuple[_Gate, _Gate] | None:
     """The gates for ASCII text and for any text (None without google-re2 or a parser)."""
     if _re2 is None or _PARSER is None or _SRE is None:
         return None
-    plain = (_Relaxer(False, True), _Relaxer(False, False))
-    image = (_Relaxer(True, True), _Relaxer(True, False))
-    specs = [_matcher_gates(m, image if getattr(m, "raw", False) else plain) for m in matchers]
+    specs = _stored_gate_specs(len(matchers)) or derive_gate_specs(matchers)
     support = frozenset(i for i, m in enumerate(matchers) if not m.primary)
     programs: dict[str, _Stage2] = {}  # stage 2 programs shared by the two variants
     try:
@@ -2199,8 +2260,8 @@ def _gates(matchers: Sequence[_Matcher], specials: Sequence[str]) -> tuple[_Gate
         return None
 
 
-def _compile() -> _Compiled:
-    index = _IndexBuilder()
+def _matchers(index: _IndexBuilder) -> list[_Matcher]:
+    """Every matcher the rules make, in order (their anchors go into ``index``)."""
     matchers: list[_Matcher] = list(_rules(index))
     for merged, verb_first in _lexicon_groups():
         matchers.extend(_triplets(merged, verb_first, index))
@@ -2210,6 +2271,17 @@ def _compile() -> _Compiled:
         matchers.extend(_freedom(_merge(same, kind, spaced), index))
     for lex in R.LEXICONS:
         matchers.extend(_cues(lex, index))
+    return matchers
+
+
+def derived_gates_document() -> str:
+    """The gate specs file as the current code derives it (what ``GATES_FILE`` must hold)."""
+    return specs_document(gate_specs_key(), derive_gate_specs(_matchers(_IndexBuilder())))
+
+
+def _compile() -> _Compiled:
+    index = _IndexBuilder()
+    matchers = _matchers(index)
     encoded = index.special(_ENCODED_CUE)
     invisible = index.special(f"[{_INVISIBLE_CLASS}]")
     letter_spaced = index.special(_LETTER_SPACED)

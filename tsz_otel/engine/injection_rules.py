@@ -24,6 +24,9 @@ Conventions:
   ``@@S@@`` is a separator between two words and ``@@Gn@@`` allows up to *n* filler words.
 - Weights are signal strengths in 0..1 combined by noisy-OR (see the detector's docstring). A
   weight below 0.30 can never be reported alone; 0.85 and above blocks alone.
+
+After an edit here or in the detector, run ``scripts/gen_injection_gates.py``: it stores the
+gate derived from these rows (else every import derives it again, and a test fails).
 """
 
 from __future__ import annotations
