@@ -78,7 +78,6 @@ import importlib
 import logging
 import secrets
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -110,6 +109,7 @@ from .memo import CleanTexts
 from .redaction import (
     Candidate,
     Placeholders,
+    place_greedily,
     placeholder_hasher,
     redact,
     resolve_overlaps,
@@ -301,18 +301,10 @@ def _greedy(kept: Sequence[_Kept]) -> list[_Kept]:
     the tuples need not become ``Candidate`` objects and back; the sort is
     stable on the same input order, so ties fall the same way.
     """
-    starts: list[int] = []
-    out: list[_Kept] = []
-    for cand in sorted(kept, key=_greedy_key):
-        start = cand[2]
-        index = bisect_left(starts, start)
-        if index > 0 and out[index - 1][3] > start:
-            continue
-        if index < len(out) and out[index][2] < cand[3]:
-            continue
-        starts.insert(index, start)
-        out.insert(index, cand)
-    return out
+    return place_greedily([], [], sorted(kept, key=_greedy_key), _SPAN_OF_KEPT)
+
+
+_SPAN_OF_KEPT = itemgetter(2, 3)
 
 
 def _explanation_template(limits: Thresholds) -> dict[str, Any]:

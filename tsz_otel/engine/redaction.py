@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
 
 from .regex import encode_text
 from .scoring import BLOCKLIST
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 BLOCKED = "[BLOCKED]"
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -144,13 +146,26 @@ def resolve_overlaps(candidates: Sequence[Candidate]) -> list[Candidate]:
         index = bisect_left(starts, block.start)
         starts.insert(index, block.start)
         kept.insert(index, block)
-    for cand in others:
-        index = bisect_left(starts, cand.start)
-        if index > 0 and kept[index - 1].end > cand.start:
+    return place_greedily(kept, starts, others, _SPAN_OF)
+
+
+_SPAN_OF = attrgetter("start", "end")
+
+
+def place_greedily(
+    kept: list[T], starts: list[int], ordered: Iterable[T], span: Callable[[T], tuple[int, int]]
+) -> list[T]:
+    """The greedy step of :func:`resolve_overlaps`: each of ``ordered`` joins ``kept`` (in
+    start order, ``starts`` alongside) unless it overlaps one already kept. ``span`` reads
+    a candidate's ``(start, end)``, so the engine can run it on its tuples as well."""
+    for cand in ordered:
+        start, end = span(cand)
+        index = bisect_left(starts, start)
+        if index > 0 and span(kept[index - 1])[1] > start:
             continue
-        if index < len(kept) and kept[index].start < cand.end:
+        if index < len(kept) and span(kept[index])[0] < end:
             continue
-        starts.insert(index, cand.start)
+        starts.insert(index, start)
         kept.insert(index, cand)
     return kept
 
