@@ -416,3 +416,22 @@ def test_engine_is_thread_safe_while_patterns_change(engine: Engine) -> None:
     for worker in workers:
         worker.join(timeout=60)
     assert not errors
+
+
+def test_assigned_settings_apply_from_the_next_call(engine_factory: Callable[..., Engine]) -> None:
+    """A new ``Settings`` assigned to an engine recompiles what they shape: disabled
+    patterns, thresholds and the clean-text memo (a text found clean before is scanned
+    again)."""
+    from tsz_otel import Settings
+
+    engine = engine_factory()
+    text = "Write to ana@example.org about the Porto trip and the river cruise tickets, please."
+    assert [d.type for d in engine.detect(text).detections] == ["EMAIL"]
+    engine.settings = Settings.from_env(environ={}, disabled_patterns=("EMAIL",))
+    assert engine.detect(text).detections == []  # now clean, and remembered as clean
+    engine.settings = Settings.from_env(environ={})
+    assert [d.type for d in engine.detect(text).detections] == ["EMAIL"]
+    card = "Card 4111 1111 1111 1111 on file for the booking of the Porto river cruise."
+    assert engine.detect(card).blocked
+    engine.settings = Settings.from_env(environ={}, block_threshold=0.99)
+    assert not engine.detect(card).blocked

@@ -482,7 +482,8 @@ class Engine:
 
     @property
     def settings(self) -> Settings:
-        """The settings this engine was built with (immutable)."""
+        """The engine's settings (a frozen model: assign a new one to change them; the
+        thresholds, disabled patterns and memo size then apply from the next call)."""
         return self._settings
 
     @settings.setter
@@ -493,6 +494,9 @@ class Engine:
         self._pii_mode = settings.pii_mode
         self._max_text_bytes = settings.max_text_bytes
         self._placeholder_style = settings.placeholder_style
+        if getattr(self, "_snapshot", None) is not None:  # after __init__: recompile
+            with self._lock:
+                self._snapshot = self._compile(self._custom, self._removed, self._policies)
 
     # ------------------------------------------------------------------ catalogue
 
