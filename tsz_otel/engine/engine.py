@@ -421,14 +421,12 @@ class _Policy:
 class _Snapshot:
     """Everything ``detect`` reads, compiled; replaced as a whole on every change.
 
-    ``types`` joins ``thresholds``, ``order`` and the explanation template per
-    type (one lookup per match; see :func:`_explanation_template`).
+    ``types`` holds, per reportable type, its thresholds, its catalogue order and
+    its explanation template (one lookup per match; see :func:`_explanation_template`).
     """
 
     scanner: Scanner
     specs: Mapping[str, PatternSpec]
-    thresholds: Mapping[str, Thresholds]
-    order: Mapping[str, int]
     types: Mapping[str, tuple[Thresholds, int, dict[str, Any]]]
     active_injection: frozenset[str]
     holds: tuple[HoldRule, ...]
@@ -691,8 +689,6 @@ class Engine:
         return _Snapshot(
             scanner=Scanner(specs),
             specs=MappingProxyType({spec.name: spec for spec in specs}),
-            thresholds=MappingProxyType(thresholds),
-            order=MappingProxyType(order),
             types=MappingProxyType(
                 {
                     kind: (limits, order.get(kind, len(order)), _explanation_template(limits))
