@@ -10,6 +10,7 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -53,9 +54,26 @@ class _Reporting:
         return self._mark(await self._engine.adetect(text, rid=rid, guardrails=guardrails))
 
 
+MakeGuard = Callable[[Settings, Any], Guard]
+
+
+@pytest.fixture
+def guard_with(tracer_provider: TracerProvider, meter_provider: Any) -> MakeGuard:
+    """``guard_with(settings, detector)``: a guard on the test providers."""
+
+    def make(settings: Settings, detector: Any) -> Guard:
+        return Guard(
+            settings,
+            engine=detector,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+        )
+
+    return make
+
+
 def test_unreachable_ai_model_marks_the_span_degraded(
-    tracer_provider: TracerProvider,
-    meter_provider: Any,
+    guard_with: MakeGuard,
     span_exporter: InMemorySpanExporter,
     settings_for: Callable[..., Settings],
 ) -> None:
@@ -65,12 +83,7 @@ def test_unreachable_ai_model_marks_the_span_degraded(
         ai_model="scorer",
         ai_timeout=1.0,
     )
-    guard = Guard(
-        settings,
-        engine=engine_from_settings(settings),
-        tracer_provider=tracer_provider,
-        meter_provider=meter_provider,
-    )
+    guard = guard_with(settings, engine_from_settings(settings))
     verdict = guard.check(EMAIL_TEXT)
     assert "EMAIL" in verdict.finding_types  # the regex score still decided
     attributes = dict(_guard_span(span_exporter).attributes or {})
@@ -80,16 +93,13 @@ def test_unreachable_ai_model_marks_the_span_degraded(
 
 
 async def test_fallbacks_of_every_segment_are_summed(
-    tracer_provider: TracerProvider,
-    meter_provider: Any,
+    guard_with: MakeGuard,
     span_exporter: InMemorySpanExporter,
     settings_for: Callable[..., Settings],
 ) -> None:
     settings = settings_for()
     detector = _Reporting(engine_from_settings(settings), {"timeout": 2, "unavailable": 1})
-    guard = Guard(
-        settings, engine=detector, tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
+    guard = guard_with(settings, detector)
     messages = [
         {"role": "user", "content": EMAIL_TEXT},
         {"role": "user", "content": "What is the capital of France?"},
@@ -101,16 +111,12 @@ async def test_fallbacks_of_every_segment_are_summed(
 
 
 def test_no_fallbacks_no_degraded_attribute(
-    tracer_provider: TracerProvider,
-    meter_provider: Any,
+    guard_with: MakeGuard,
     span_exporter: InMemorySpanExporter,
     settings_for: Callable[..., Settings],
 ) -> None:
     settings = settings_for()
-    detector = _Reporting(engine_from_settings(settings), {})
-    guard = Guard(
-        settings, engine=detector, tracer_provider=tracer_provider, meter_provider=meter_provider
-    )
+    guard = guard_with(settings, _Reporting(engine_from_settings(settings), {}))
     guard.check("What is the capital of France?")
     attributes = dict(_guard_span(span_exporter).attributes or {})
     assert "tsz.ai.fallbacks" not in attributes
