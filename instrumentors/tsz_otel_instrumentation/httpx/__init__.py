@@ -92,7 +92,7 @@ import importlib
 import logging
 from collections.abc import Collection, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.dependencies import (
@@ -108,6 +108,9 @@ from tsz_otel.errors import ConfigurationError
 
 from .package import _instruments, _instruments_any
 from .version import __version__
+
+if TYPE_CHECKING:
+    from ._transport import Core
 
 __all__ = ["TszHTTPXInstrumentor"]
 
@@ -125,7 +128,7 @@ _TARGETS = (
 class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Guardrails for LLM calls over ``httpx``/``httpx2`` (see the module docstring)."""
 
-    _core: Any = None
+    _core: Core | None = None
     _patched: tuple[str, ...] = ()
 
     def instrumentation_dependencies(self) -> Collection[str]:
@@ -160,8 +163,7 @@ class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched = ()
         core, self._core = self._core, None
         if core is not None:
-            core.active = False
-            core.guarding.shutdown()
+            core.close()
 
     def force_flush(self, timeout: float | None = None) -> bool:
         """Wait for background (stream-async) checks; whether all finished in time."""
@@ -201,11 +203,10 @@ class TszHTTPXInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for transport in _transports(client):
             unwrap(transport, method)
         delattr(client, _CLIENT_CORE)
-        core.active = False
-        core.guarding.shutdown()
+        core.close()
 
 
-def _core(kwargs: Mapping[str, Any]) -> Any:
+def _core(kwargs: Mapping[str, Any]) -> Core:
     """The guarding core that ``instrument``/``instrument_client`` keyword arguments ask for."""
     from .._guarding import Guarding, guard_from_kwargs
     from ._transport import Core

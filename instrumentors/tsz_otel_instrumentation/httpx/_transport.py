@@ -66,6 +66,11 @@ class Core:
         self.suffixes = dict(paths or {})
         self.active = True
 
+    def close(self) -> None:
+        """Switch the wrappers off (a call already inside finishes) and stop the workers."""
+        self.active = False
+        self.guarding.shutdown()
+
     def select(self, request: Any) -> WireFormat | None:
         url = request.url
         if self.hosts and str(url.host).lower() not in self.hosts:
