@@ -189,3 +189,43 @@ def test_the_like_for_like_contender_scans_pii_but_not_injections() -> None:
 
     assert {"EMAIL", "PROMPT_INJECTION"} <= full
     assert narrowed == {"EMAIL"}
+
+
+def test_the_telemetry_replay_emits_what_the_two_checks_emit() -> None:
+    """The instrumentation benchmark's SDK floor replays the checks' real telemetry: the
+    same spans (names, attributes, finding events) and the same metric points."""
+    from types import SimpleNamespace
+
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from benchmarks.bench_instrumentation import ANSWER, PROMPTS, _telemetry_replay
+
+    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    providers = SimpleNamespace(
+        tracer_provider=tracer_provider, meter_provider=MeterProvider(metric_readers=[reader])
+    )
+    replay = _telemetry_replay(
+        providers,  # type: ignore[arg-type]
+        dict(PROMPTS)["1 KB, 2 entities"],
+        [{"role": "assistant", "content": ANSWER}],
+    )
+
+    replay()
+
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == [
+        "apply_guardrail tsz llm_input",
+        "apply_guardrail tsz llm_output",
+    ]
+    assert [e.attributes["tsz.finding.type"] for e in spans[0].events] == ["EMAIL", "PHONE_NUMBER"]
+    assert spans[0].attributes["gen_ai.security.decision.type"] == "warn"
+    data = reader.get_metrics_data()
+    assert data is not None
+    names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert names == {"gen_ai.client.apply_guardrail.duration", "tsz.guardrail.findings"}
