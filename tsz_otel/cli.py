@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from ._unicode import well_formed
 from .config import Settings
 from .errors import InputError, TszError
 from .report import add_arguments as _report_arguments
@@ -199,6 +200,21 @@ def _decode(data: bytes, what: str) -> str:
         return text
 
 
+def _argument_text(text: str) -> str:
+    """A text given on the command line. Python keeps argument bytes that are not UTF-8 as
+    surrogate escapes; they are decoded like stdin (U+FFFD, with the same warning)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            data = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # surrogates that are no escape: nothing to decode back
+            _warn("the text argument is not valid UTF-8; invalid characters became U+FFFD")
+            return well_formed(text)
+        return _decode(data, "the text argument")
+    return text
+
+
 def _read_stdin_bytes() -> bytes:
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is not None:
@@ -226,7 +242,7 @@ def _detect_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_detect(args: argparse.Namespace) -> int:
-    text = _decode(_read_stdin_bytes(), "stdin") if args.text == "-" else args.text
+    text = _decode(_read_stdin_bytes(), "stdin") if args.text == "-" else _argument_text(args.text)
     engine = _build_engine(args)
     response = _detect(engine, args, text, args.rid)
     sys.stdout.write(response.model_dump_json(indent=2 if args.pretty else None) + "\n")

@@ -11,7 +11,8 @@ metric or log. What telemetry carries instead is a *content hash*:
 
 Canonical bytes (so two processes, or a SIEM re-hashing a known value, agree):
 
-* text: Unicode NFC normalisation, then UTF-8;
+* text: Unicode NFC normalisation, then UTF-8 (a surrogate code point, which UTF-8
+  cannot hold, counts as U+FFFD, as a browser's ``TextEncoder`` writes it);
 * structured input (a list of chat messages): JSON with sorted keys, ``","``/``":"``
   separators, non-ASCII kept as is (``ensure_ascii=False``), every string NFC-normalised,
   then UTF-8. For the string/integer/boolean documents chat messages are, this equals
@@ -37,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ._unicode import utf8
 from .config import Settings
 
 __all__ = [
@@ -61,7 +63,7 @@ def _nfc(text: str) -> str:
 
 def canonical_bytes(text: str) -> bytes:
     """NFC-normalised UTF-8: the bytes every content hash is computed over."""
-    return _nfc(text).encode("utf-8")
+    return utf8(_nfc(text))
 
 
 def _nfc_strings(value: Any) -> Any:
@@ -87,8 +89,8 @@ def canonical_json_bytes(document: Any) -> bytes:
     if isinstance(document, list) and all(type(item) is str for item in document):
         # the guard's segment lists: the same bytes without the generic walk and encoder
         items = (_encode_json_string(_nfc(s)) for s in document)
-        return ("[" + ",".join(items) + "]").encode("utf-8")
-    return _CANONICAL_JSON.encode(_nfc_strings(document)).encode("utf-8")
+        return utf8("[" + ",".join(items) + "]")
+    return utf8(_CANONICAL_JSON.encode(_nfc_strings(document)))
 
 
 class ContentHasher:

@@ -36,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._unicode import well_formed
+
 __all__ = [
     "AllowlistItem",
     "BlacklistItem",
@@ -90,6 +92,12 @@ Confidence = Annotated[
 ]
 """A 0..1 score; a float in Python, a two-decimal string in JSON."""
 
+UserText = Annotated[str, PlainSerializer(well_formed, return_type=str, when_used="json")]
+"""A string that may hold the user's text. Python keeps it as given; JSON (which, as UTF-8,
+cannot hold a surrogate code point) gets U+FFFD for each, as a TSZ server's Go encoder
+writes invalid UTF-8, instead of failing to serialise. Offsets are unaffected: both forms
+are one character and three UTF-8 bytes."""
+
 
 def _drop_empty(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     """Apply Go's ``omitempty`` to the named keys."""
@@ -142,7 +150,7 @@ class DetectionResult(_Wire):
     """One detected entity. ``start``/``end`` are UTF-8 byte offsets (TSZ wire)."""
 
     type: str
-    value: str
+    value: UserText
     placeholder: str
     start: int
     end: int
@@ -183,7 +191,7 @@ class ValidatorResult(_Wire):
 class DetectRequest(_Wire):
     """Body of ``POST /detect``."""
 
-    text: str
+    text: UserText
     rid: str | None = None
     expected_format: str | None = None
     guardrails: list[str] | None = None
@@ -207,14 +215,14 @@ class DetectResponse(_Wire):
     mapping never goes on the wire.
     """
 
-    redacted_text: str | None = None
+    redacted_text: UserText | None = None
     detections: list[DetectionResult] = Field(default_factory=list)
     validator_results: list[ValidatorResult] = Field(default_factory=list)
     breakdown: dict[str, int] = Field(default_factory=dict)
     blocked: bool = False
     contains_pii: bool = False
     overall_confidence: Confidence = 0.0
-    message: str | None = None
+    message: UserText | None = None
 
     _restore_map: dict[str, str] = PrivateAttr(default_factory=dict)
     _ai_failures: dict[str, int] = PrivateAttr(default_factory=dict)

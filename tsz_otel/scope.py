@@ -76,6 +76,7 @@ from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, Statu
 from opentelemetry.util.types import AttributeValue
 
 from . import semconv
+from ._unicode import well_formed
 from .config import Settings
 from .content import ContentHasher, ContentPolicy, messages_to_json
 from .errors import GuardrailBlockedError
@@ -841,6 +842,7 @@ class ApplyGuardrailScope:
         text = policy.select(_as_text(value), None if redacted is None else _as_text(redacted))
         if text is None:
             return
+        text = well_formed(text)  # an exporter cannot encode a surrogate: it would drop it
         attributes: dict[str, AttributeValue] = {}
         self._tracer.names.put(attributes, key, text)
         if policy.on_span:

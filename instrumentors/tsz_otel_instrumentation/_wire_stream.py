@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
-from ._formats import ResponseInfo, Rule, WireFormat, segments
+from tsz_otel._unicode import utf8
+
+from ._formats import ResponseInfo, Rule, WireFormat, json_bytes, segments
 from ._stream_call import StreamCall
 from ._stream_text import ScanNeeded, StreamText
 
@@ -134,15 +136,17 @@ class _NDJSONParser:
         return [RawEvent(rest, None, rest.decode("utf-8", "replace"))] if rest.strip() else []
 
 
+def _payload(data: JSON | str) -> bytes:
+    return utf8(data) if isinstance(data, str) else json_bytes(data)
+
+
 def _sse(name: str | None, data: JSON | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    head = f"event: {name}\n" if name else ""
-    return f"{head}data: {payload}\n\n".encode()
+    head = f"event: {name}\n".encode() if name else b""
+    return head + b"data: " + _payload(data) + b"\n\n"
 
 
 def _ndjson(name: str | None, data: JSON | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return payload.encode() + b"\n"
+    return _payload(data) + b"\n"
 
 
 def _openai_error(message: str) -> JSON:

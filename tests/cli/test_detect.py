@@ -213,3 +213,19 @@ def test_bad_environment_is_a_clean_error(
     assert main(["detect", "x"]) == EXIT_USAGE
 
     assert "CONFIDENCE_BLOCK_THRESHOLD" in capsys.readouterr().err
+
+
+def test_a_text_argument_that_is_not_utf8_is_replaced_with_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # what Python makes of the argument bytes b"\xff\xfe" (surrogate escapes)
+    argument = "bad \udcff\udcfe bytes, mail " + EMAIL
+
+    assert main(["detect", argument]) == EXIT_OK
+
+    captured = capsys.readouterr()
+    assert "the text argument is not valid UTF-8" in captured.err
+    response = DetectResponse.model_validate_json(captured.out)
+    assert _types(response) == {"EMAIL"}
+    assert response.redacted_text is not None
+    assert response.redacted_text.startswith("bad \ufffd\ufffd bytes")

@@ -208,3 +208,17 @@ def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path, child_env: Mapping[
     assert b"scan summary" in terminal
     assert len(out.splitlines()) == 60
     assert b"\r" not in out  # stdout stays clean JSON Lines
+
+
+def test_a_line_with_an_unpaired_surrogate_escape_is_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Valid JSON may carry ``\\ud800``; the result line writes it as U+FFFD."""
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b'{"id": "s", "text": "x \\ud800 mail ' + EMAIL.encode() + b'"}\n')
+
+    assert main(["scan", str(source)]) == EXIT_OK
+
+    (result,) = _results(capsys.readouterr().out)
+    assert result["id"] == "s" and result["breakdown"] == {"EMAIL": 1}
+    assert result["redacted_text"].startswith("x \ufffd mail [")

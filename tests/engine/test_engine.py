@@ -15,6 +15,7 @@ from engine_samples import GITHUB_PAT, make_settings, types, values
 
 from tsz_otel import (
     DetectionResult,
+    DetectRequest,
     DetectResponse,
     Engine,
     FormatValidator,
@@ -435,3 +436,18 @@ def test_assigned_settings_apply_from_the_next_call(engine_factory: Callable[...
     assert engine.detect(card).blocked
     engine.settings = Settings.from_env(environ={}, block_threshold=0.99)
     assert not engine.detect(card).blocked
+
+
+def test_lone_surrogates_serialise_as_replacement_characters(engine: Engine) -> None:
+    """JSON (UTF-8) cannot hold a lone surrogate: it is written as U+FFFD, as TSZ's Go
+    encoder writes invalid UTF-8, and the byte offsets still point at the value."""
+    response = engine.detect("\ud800 mail jane@example.com \udfff")
+
+    for dumped in (response.model_dump_json(), response.model_dump_json(indent=2)):
+        data = json.loads(dumped)
+        (detection,) = data["detections"]
+        original = "\ufffd mail jane@example.com \ufffd".encode()
+        assert original[detection["start"] : detection["end"]] == b"jane@example.com"
+        assert data["redacted_text"].startswith("\ufffd mail [")
+    assert response.redacted_text is not None and response.redacted_text[0] == "\ud800"
+    assert DetectRequest(text="a\ud800").model_dump(mode="json") == {"text": "a\ufffd"}

@@ -432,3 +432,26 @@ def test_instrument_client_with_the_global_instrumentation_evaluates_once(
 def test_instrument_client_rejects_other_objects() -> None:
     with pytest.raises(TypeError, match="not an httpx or httpx2 client"):
         TszHTTPXInstrumentor.instrument_client(object())
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+async def test_mask_keeps_an_unpaired_surrogate_escape_of_the_body(
+    name: str, llm_server: LLMServer, instrument_httpx: Instrument, spans: Spans
+) -> None:
+    """Valid JSON may carry ``\\ud800``, which no UTF-8 text can hold: the rewritten body
+    keeps it escaped, as the caller sent it, instead of failing the call."""
+    instrument_httpx(mode="mask")
+    raw = json.dumps(_chat("\ud800 " + PROMPT)).encode("ascii")  # json's default escapes
+
+    with MODULES[name].Client() as client:
+        response = client.post(
+            llm_server.base_url + "/chat/completions",
+            content=raw,
+            headers={"content-type": "application/json"},
+        )
+
+    assert response.status_code == 200
+    sent = llm_server.last_request
+    content = json.loads(sent.body)["messages"][0]["content"]
+    assert content.startswith("\ud800 Charge ") and _no_card(content)
+    assert spans.decision(GUARD_INPUT) == "modify"

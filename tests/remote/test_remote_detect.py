@@ -201,3 +201,16 @@ def test_a_server_answering_with_the_inline_engine_gives_identical_json() -> Non
     assert [(d.char_start, d.char_end, d.action) for d in via_http.detections] == [
         (d.char_start, d.char_end, d.action) for d in local.detections
     ]
+
+
+def test_a_lone_surrogate_is_sent_as_a_replacement_character(
+    tsz: TszTestServer, remote: RemoteEngine
+) -> None:
+    text = "\ud800 mail john@example.com"
+
+    (email,) = remote.detect(text).detections
+
+    assert tsz.requests[-1].json == {"text": "\ufffd mail john@example.com"}
+    assert (email.start, email.end) == (9, 25)  # U+FFFD and the surrogate: 3 bytes each
+    assert email.char_start is not None and email.char_end is not None
+    assert text[email.char_start : email.char_end] == "john@example.com"

@@ -91,3 +91,12 @@ def test_messages_to_json_shape() -> None:
             "parts": [{"type": "tool_call", "id": "c1", "name": "f", "arguments": '{"x": 1}'}],
         },
     ]
+
+
+def test_a_surrogate_hashes_as_the_replacement_character() -> None:
+    """UTF-8 cannot hold a lone surrogate (``json.loads('"\\ud800"')`` makes one): it is
+    hashed as U+FFFD, as a browser's TextEncoder encodes it, instead of failing."""
+    hasher = ContentHasher()
+    assert hasher("a\ud800b") == hasher("a\ufffdb")
+    assert canonical_json_bytes(["a\udfff"]) == '["a\ufffd"]'.encode()
+    assert canonical_json_bytes({"k": "\ud800"}) == '{"k":"\ufffd"}'.encode()

@@ -419,3 +419,25 @@ def test_remote_guard_is_a_client_span(
     assert _attributes(span)["server.address"] == "tsz.example.net"
     assert _attributes(span)["server.port"] == 443
     assert _attributes(span)["gen_ai.guardian.id"] == "tsz-otel.remote"
+
+
+@pytest.mark.parametrize("mode", ["observe", "mask"])
+def test_text_with_lone_surrogates_is_guarded_and_exported(
+    make_guard: MakeGuard, span_exporter: InMemorySpanExporter, mode: str
+) -> None:
+    """Input JSON may carry an unpaired ``\\ud800`` escape: the check still runs, hashes,
+    records the finding, and the captured text reaches OTLP with U+FFFD in its place."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    guard = make_guard(mode=mode, capture_content="SPAN_AND_EVENT")
+    text = "\ud800 mail jane.doe@example.com \udfff"
+
+    verdict = guard.check([{"role": "user", "content": text}], raise_on_block=False)
+
+    assert verdict.finding_types == ("EMAIL",)
+    span = _guard_span(span_exporter)
+    captured = [v for k, v in (span.attributes or {}).items() if k.endswith("input.value")]
+    assert captured and all(isinstance(v, str) and "\ufffd" in v for v in captured)
+    assert all("\ud800" not in str(v) for v in (span.attributes or {}).values())
+    encoded = encode_spans([span]).resource_spans[0].scope_spans[0].spans[0]
+    assert {kv.key for kv in encoded.attributes} == set(span.attributes or {})

@@ -267,7 +267,13 @@ def _tokens(text: str) -> int:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON; escaped throughout when a string holds an unpaired surrogate (a
+    ``\\ud800`` escape in the request), which has no UTF-8 form."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 def _sse(data: Any, event: str | None = None) -> bytes:

@@ -31,7 +31,7 @@ from opentelemetry.trace import Tracer
 
 from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
 
-from .._formats import WireFormat, format_for_path, response_info
+from .._formats import WireFormat, format_for_path, json_bytes, response_info
 from .._guarding import Guarding, InputResult
 from .._llm_span import GUARDED_KEY, LLMCall, server_of
 from .._overrides import CallOptions, is_tsz_header, options_from
@@ -137,11 +137,7 @@ def _rebuild(module: Any, request: Any, plan: _Plan, body: Any) -> Any:
         for k, v in request.headers.raw
         if not is_tsz_header(k.decode("latin-1")) and k.lower() not in drop
     ]
-    content = (
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-        if body is not plan.body
-        else request.content
-    )
+    content = json_bytes(body) if body is not plan.body else request.content
     return module.Request(
         request.method, request.url, headers=headers, content=content, extensions=request.extensions
     )
@@ -154,7 +150,7 @@ def _is_stream(response: Any) -> bool:
 
 def _replaced(module: Any, request: Any, response: Any, body: Any) -> Any:
     headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _ENCODED_HEADERS]
-    content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    content = json_bytes(body)
     return module.Response(
         response.status_code,
         headers=headers,

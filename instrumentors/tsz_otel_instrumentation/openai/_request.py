@@ -35,7 +35,7 @@ from opentelemetry.trace import Tracer
 
 from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
 
-from .._formats import WireFormat, format_for_path, response_info
+from .._formats import WireFormat, format_for_path, json_bytes, response_info
 from .._guarding import Guarding, InputResult
 from .._llm_span import GUARDED_KEY, LLMCall, Server, server_of
 from .._overrides import CallOptions, options_from, without_tsz_headers
@@ -389,7 +389,7 @@ def _with_body(response: Any, body: dict[str, Any]) -> Any:
     replaced = type(response)(
         response.status_code,
         headers=headers,
-        content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content=json_bytes(body),
         request=response.request,
         extensions=response.extensions,
     )
