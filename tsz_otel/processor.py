@@ -3,7 +3,7 @@
 Other instrumentations capture what we must not export: openai-v2 or OpenLLMetry message
 content, OpenInference ``input.value``, URLs with credentials, exception messages that
 quote the input. :class:`ScrubbingSpanProcessor` wraps the export pipeline and runs the
-detection engine over each ended span's string attributes, event attributes (the
+detection engine over each ended span's string (and bytes) attributes, event attributes (the
 ``exception.message``/``exception.stacktrace`` of recorded exceptions included), link
 attributes, status description and span name, and forwards a scrubbed **copy**
 (a ``ReadableSpan`` is immutable) to the wrapped processor::
@@ -249,7 +249,7 @@ class ScrubbingSpanProcessor(SpanProcessor):
                 changed[key] = self._deny_value(value)
                 state.count += 1
                 continue
-            if not isinstance(value, str | tuple | list) or self._allow(key):
+            if not isinstance(value, str | bytes | tuple | list) or self._allow(key):
                 continue  # numbers and booleans carry no detectable value
             target = _foreign_target(key) if collect else None
             new = self._scrub_value(key, value, target, state)
@@ -271,6 +271,9 @@ class ScrubbingSpanProcessor(SpanProcessor):
             found = (key, target) if target is not None else None
             new, _ = self._scrub_text(value, found, state)
             return new
+        if isinstance(value, bytes):  # text sent as bytes: scanned as UTF-8, kept unless hit
+            new, hit = self._scrub_text(value.decode("utf-8", "replace"), None, state)
+            return new if hit else value
         if isinstance(value, Sequence) and value and isinstance(value[0], str):
             items: list[str] = []
             changed = False
@@ -318,9 +321,11 @@ class ScrubbingSpanProcessor(SpanProcessor):
     def _deny_value(self, value: AttributeValue) -> AttributeValue | _Drop:
         if self._action == "drop":
             return _DROP
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
         if isinstance(value, str):
             return self._hasher(value) if self._action == "hash" else _REDACTED
-        if isinstance(value, Sequence) and not isinstance(value, bytes):
+        if isinstance(value, Sequence):
             if self._action == "hash":
                 return [self._hasher(str(v)) for v in value]
             return [_REDACTED for _ in value]

@@ -201,3 +201,23 @@ def test_scrub_text_helper(settings_for: Callable[..., Settings]) -> None:
     assert processor.scrub_text("short") == "short"
     with pytest.raises(ValueError, match="action"):
         ScrubbingSpanProcessor(SimpleSpanProcessor(InMemorySpanExporter()), action="nuke")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("action", ["mask", "hash", "drop"])
+def test_bytes_attributes_are_scanned_as_text(build: Build, action: str) -> None:
+    provider, exporter = build(action=action, deny_keys=["raw.secret"])
+    binary = bytes(range(256))
+    with provider.get_tracer("t").start_as_current_span("s") as span:
+        span.set_attribute("http.request.body", f'{{"to": "{EMAIL}"}}'.encode())
+        span.set_attribute("blob", binary)
+        span.set_attribute("raw.secret", b"private")
+    out = _only(exporter)
+    attributes = dict(out.attributes or {})
+    assert EMAIL not in repr(attributes)
+    assert attributes["blob"] == binary  # nothing detected: forwarded as it came
+    if action == "drop":
+        assert "http.request.body" not in attributes and "raw.secret" not in attributes
+    else:
+        assert attributes["http.request.body"].startswith('{"to": "[EMAIL')
+    if action == "hash":
+        assert attributes["raw.secret"] == "sha256:" + hashlib.sha256(b"private").hexdigest()
