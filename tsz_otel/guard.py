@@ -246,7 +246,15 @@ def _content_segments(index: int, content: Any, out: list[_Segment]) -> None:
                     out.append(_Segment((index, "content", part_index, key), value))
 
 
+def _copied(messages: Messages) -> list[Any]:
+    """A shallow copy of each message for the verdict (the caller's objects are never
+    changed); an entry that is not a mapping (a malformed body) is passed on as it is."""
+    return [dict(m) if isinstance(m, Mapping) else m for m in messages]
+
+
 def _tool_call_segments(index: int, calls: Any, out: list[_Segment]) -> None:
+    if not isinstance(calls, list | tuple):
+        return  # malformed: nothing that can carry arguments
     for call_index, call in enumerate(calls):
         function = call.get("function") if isinstance(call, Mapping) else None
         arguments = function.get("arguments") if isinstance(function, Mapping) else None
@@ -280,7 +288,7 @@ def _redacted_messages(
     messages: Messages, segments: Sequence[_Segment], texts: Sequence[str]
 ) -> list[dict[str, Any]]:
     """A copy of ``messages`` with each changed segment replaced; structure preserved."""
-    result: list[Any] = copy.deepcopy([dict(m) for m in messages])
+    result: list[Any] = copy.deepcopy(_copied(messages))
     for segment, text in zip(segments, texts, strict=True):
         if text == segment.text:
             continue
@@ -804,12 +812,7 @@ class Guard:
         fallbacks = _ai_fallback_count(responses) if self._attach else 0
         if fallbacks:
             scope.record_ai_fallbacks(fallbacks)
-        if messages is None:
-            copied = None
-        elif len(messages) == 1:
-            copied = [dict(messages[0])]
-        else:
-            copied = [dict(m) for m in messages]
+        copied = None if messages is None else _copied(messages)
         return Verdict(
             ALLOW.decision,
             call.target,
@@ -884,7 +887,7 @@ class Guard:
             return (redacted[0] if mask else call.text), None
         if mask:
             return None, _redacted_messages(call.messages, call.segments, redacted)
-        return None, [dict(m) for m in call.messages]
+        return None, _copied(call.messages)
 
     def _record(
         self,
@@ -969,7 +972,7 @@ class Guard:
             error_type,
             "fail-closed: denied" if outcome.deny else "fail-open: continuing unchecked",
         )
-        messages = None if call.messages is None else [dict(m) for m in call.messages]
+        messages = None if call.messages is None else _copied(call.messages)
         return Verdict(
             decision=outcome.decision,
             target=call.target,

@@ -441,3 +441,27 @@ def test_text_with_lone_surrogates_is_guarded_and_exported(
     assert all("\ud800" not in str(v) for v in (span.attributes or {}).values())
     encoded = encode_spans([span]).resource_spans[0].scope_spans[0].spans[0]
     assert {kv.key for kv in encoded.attributes} == set(span.attributes or {})
+
+
+@pytest.mark.parametrize("mode", ["observe", "mask"])
+def test_malformed_messages_are_passed_on_not_raised_on(make_guard: MakeGuard, mode: str) -> None:
+    """A body from the wire may hold anything: entries that are not messages and
+    ``tool_calls`` that are not a list are skipped by the scan and handed on unchanged."""
+    guard = make_guard(mode=mode)
+    messages: list[Any] = [
+        42,
+        None,
+        {"role": "user", "content": "mail jane.doe@example.com", "tool_calls": 5},
+    ]
+
+    verdict = guard.check(messages, raise_on_block=False)
+
+    assert verdict.finding_types == ("EMAIL",)
+    assert verdict.messages is not None and verdict.messages[:2] == [42, None]
+    masked = mode == "mask"
+    assert ("jane.doe@example.com" in verdict.messages[2]["content"]) is not masked
+    assert verdict.messages[2]["tool_calls"] == 5
+    assert messages[2]["content"] == "mail jane.doe@example.com"  # the caller's list untouched
+
+    clean = guard.check([7, {"role": "user", "content": "hello"}], raise_on_block=False)
+    assert clean.messages == [7, {"role": "user", "content": "hello"}]
