@@ -362,25 +362,46 @@ _RULES: Mapping[str, _RegionRules] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class _Territory:
     """One region sharing a country calling code, as ``is_valid_number`` sees it.
 
     ``leading``: the region's ``leading_digits`` (when set, they alone decide that
-    a number belongs to the region); ``general``/``types``: its validity rules,
-    types in :func:`phonenumbers.phonenumberutil._number_type_helper`'s order
-    (mobile only when its pattern differs from fixed line).
+    a number belongs to the region); :meth:`known`: its validity rules, types in
+    :func:`phonenumbers.phonenumberutil._number_type_helper`'s order (mobile only when
+    its pattern differs from fixed line).
+
+    Both are compiled on first use, each on its own: a calling code can have many
+    regions (+1 has 25), a number is usually decided by the first one or two, and most
+    regions are only ever asked for their leading digits. Loading and compiling a whole
+    calling code up front made the first +1 number of a process cost ~11 ms. Two
+    threads may both compile a part the first time; they compute the same value.
     """
 
-    leading: re.Pattern[str] | None
-    general: _Desc | None
-    types: tuple[_Desc, ...]
+    __slots__ = ("_leading", "_leading_compiled", "_metadata", "_rules")
+
+    def __init__(self, metadata: Any) -> None:
+        self._metadata = metadata
+        self._leading: re.Pattern[str] | None = None
+        self._leading_compiled = False
+        self._rules: tuple[_Desc | None, tuple[_Desc, ...]] | None = None
+
+    @property
+    def leading(self) -> re.Pattern[str] | None:
+        if not self._leading_compiled:
+            pattern = self._metadata.leading_digits
+            self._leading = re.compile(pattern) if pattern is not None else None
+            self._leading_compiled = True
+        return self._leading
 
     def known(self, national: str) -> bool:
         """``number_type(national) != UNKNOWN`` for this region."""
-        if self.general is None or not self.general.matches(national):
+        rules = self._rules
+        if rules is None:
+            rules = self._rules = _territory_rules(self._metadata)
+        general, types = rules
+        if general is None or not general.matches(national):
             return False
-        return any(desc.matches(national) for desc in self.types)
+        return any(desc.matches(national) for desc in types)
 
 
 _HELPER_TYPES = (
@@ -389,43 +410,63 @@ _HELPER_TYPES = (
 )  # fmt: skip
 
 
-def _territory(metadata: Any) -> _Territory:
+def _territory_rules(metadata: Any) -> tuple[_Desc | None, tuple[_Desc, ...]]:
     types = [getattr(metadata, name) for name in _HELPER_TYPES]
     if not metadata.same_mobile_and_fixed_line_pattern:
         types.append(metadata.mobile)
-    leading = metadata.leading_digits
-    return _Territory(
-        leading=re.compile(leading) if leading is not None else None,
-        general=_desc(metadata.general_desc),
-        types=tuple(d for d in map(_desc, types) if d is not None),
-    )
+    return _desc(metadata.general_desc), tuple(d for d in map(_desc, types) if d is not None)
 
 
 @functools.cache
-def _calling_code(country: int) -> tuple[tuple[_Territory, ...], tuple[_Territory | None, ...]]:
-    """The regions of a calling code: how a number is assigned to one (``region_code_for_
-    number``) and the rules it is then validated with (``is_valid_number_for_region``).
-
-    Built on first use of each calling code (compiling every region's metadata up
-    front would add a third of a second to start-up); a pure function of the
-    library's static metadata, so the memo never changes an answer.
-    """
-    pick: list[_Territory] = []
-    check: list[_Territory | None] = []
-    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country, ()):
-        own = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
-        pick.append(_territory(own) if own is not None else _NO_TERRITORY)
-        final = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-            country, region.upper()
-        )
-        valid_code = region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or (
-            final is not None and final.country_code == country
-        )
-        check.append(_territory(final) if final is not None and valid_code else None)
-    return tuple(pick), tuple(check)
+def _picker(region: str) -> _Territory | None:
+    """How ``region_code_for_number`` tells whether a number is ``region``'s (``None``
+    for a region without metadata). Loaded on first use of each region: importing a
+    region's metadata module is most of what a first number of a calling code costs."""
+    own = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+    return _Territory(own) if own is not None else None
 
 
-_NO_TERRITORY = _Territory(leading=None, general=None, types=())
+@functools.cache
+def _checker(country: int, region: str) -> _Territory | None:
+    """The rules a number assigned to ``region`` is validated with
+    (``is_valid_number_for_region``); ``None`` when the region cannot hold the code."""
+    final = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country, region.upper())
+    valid_code = region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY or (
+        final is not None and final.country_code == country
+    )
+    return _Territory(final) if final is not None and valid_code else None
+
+
+@functools.cache
+def _national_prefix(country: int) -> tuple[re.Pattern[str], bool] | None:
+    """The calling code's national prefix for parsing (its main region's) and whether a
+    transform rule comes with it; ``None`` when it has none."""
+    region = phonenumbers.region_code_for_country_code(country)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country, region)
+    if meta is None or not meta.national_prefix_for_parsing:
+        return None
+    return re.compile(meta.national_prefix_for_parsing), bool(meta.national_prefix_transform_rule)
+
+
+def _prefix_applies(country: int, rest: str) -> bool:
+    """Whether the library would strip or rewrite a national prefix in ``rest`` (the
+    digits after the calling code) before validating it: ``+44 020 ...``, Gabon's ``06``
+    numbers, Norfolk Island's five-digit numbers."""
+    found = _national_prefix(country)
+    if found is None:
+        return False
+    prefix, transforms = found
+    match = prefix.match(rest)
+    if match is None:
+        return False
+    return match.end() > 0 or (transforms and match.lastindex is not None)
+
+
+def _library_valid(digits: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse("+" + digits)))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _valid_international(country: int, national: str) -> bool:
@@ -435,22 +476,24 @@ def _valid_international(country: int, national: str) -> bool:
     type, in the library's region order, then that region's validity rules)
     without building a ``PhoneNumber`` and walking metadata on every call.
     """
-    pick, check = _calling_code(country)
-    if not pick:
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country, ())
+    if not regions:
         return False
     index = 0
-    if len(pick) > 1:
-        for index, territory in enumerate(pick):  # noqa: B007 - the index is the result
-            if territory is _NO_TERRITORY:
+    if len(regions) > 1:
+        for index, region in enumerate(regions):  # noqa: B007 - the index is the result
+            territory = _picker(region)
+            if territory is None:
                 continue
-            if territory.leading is not None:
-                if territory.leading.match(national):
+            leading = territory.leading
+            if leading is not None:
+                if leading.match(national):
                     break
             elif territory.known(national):
                 break
         else:
             return False
-    rules = check[index]
+    rules = _checker(country, regions[index])
     return rules is not None and rules.known(national)
 
 
@@ -461,12 +504,11 @@ def _international_ok(digits: str) -> bool:
             rest = digits[width:]
             if len(rest) < 4:
                 return False
-            # the national significant number as the library forms it: one leading
-            # zero is kept ("italian leading zero"), further ones are dropped
-            national = str(int(rest))
-            if rest.startswith("0"):
-                national = "0" + national
-            return _valid_international(country, national)
+            if _prefix_applies(country, rest):  # rare: the library's own parse decides
+                return _library_valid(digits)
+            # the national significant number as the library forms it: every leading
+            # zero is kept ("italian leading zero" and its count)
+            return _valid_international(country, rest)
     return False
 
 
