@@ -79,7 +79,7 @@ from opentelemetry.util.types import AttributeValue
 from . import semconv
 from .config import Settings
 from .content import ContentHasher
-from .errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
+from .errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError, InputError
 from .metrics import MetricSet
 from .models import DetectResponse, ValidatorResult, confidence_str
 from .policy import (
@@ -244,6 +244,10 @@ def _content_segments(index: int, content: Any, out: list[_Segment]) -> None:
                 value = part.get(key)
                 if isinstance(value, str):
                     out.append(_Segment((index, "content", part_index, key), value))
+
+
+def _is_message_list(content: object) -> bool:
+    return isinstance(content, Sequence) and not isinstance(content, str | bytes | bytearray)
 
 
 def _copied(messages: Messages) -> list[Any]:
@@ -752,6 +756,11 @@ class Guard:
             messages: Messages | None = None
             segments = [_Segment((), content)]
         else:
+            if type(content) is not list and not _is_message_list(content):
+                raise InputError(
+                    "content must be a str or a sequence of chat messages, "
+                    f"not {type(content).__name__}"
+                )
             text, messages = None, content
             roles = self._roles if target in _ROLE_FILTERED_TARGETS else None
             segments = _message_segments(content, roles)

@@ -18,6 +18,7 @@ from tsz_otel import (
     GuardrailBlockedError,
     GuardrailDecisionType,
     GuardrailFailedError,
+    InputError,
     RolloutMode,
     Settings,
     parse_mode,
@@ -465,3 +466,17 @@ def test_malformed_messages_are_passed_on_not_raised_on(make_guard: MakeGuard, m
 
     clean = guard.check([7, {"role": "user", "content": "hello"}], raise_on_block=False)
     assert clean.messages == [7, {"role": "user", "content": "hello"}]
+
+
+@pytest.mark.parametrize("content", [123, None, b"bytes", {"role": "user", "content": "x"}])
+async def test_content_that_is_neither_text_nor_messages_is_a_clear_error(
+    make_guard: MakeGuard, span_exporter: InMemorySpanExporter, content: Any
+) -> None:
+    guard = make_guard()
+    message = f"content must be a str or a sequence of chat messages, not {type(content).__name__}"
+
+    with pytest.raises(InputError, match=message):
+        guard.check(content)
+    with pytest.raises(InputError, match=message):
+        await guard.acheck(content)
+    assert span_exporter.get_finished_spans() == ()  # refused before any span started
