@@ -177,6 +177,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("AWS_ACCESS_KEY", "AKIA1234567890123456 and XAKIAIOSFODNN7EXAMPLE"),
     ("AWS_SECRET_KEY", "aws commit 3f786850e387550fdab836ed7e6dc881de23001b"),
     ("AWS_SECRET_KEY", f"no context here {AWS_SECRET}"),
+    ("AWS_SECRET_KEY", 'Keys for AWS and GCP: "V1OrganizationExternalKeysPostRequestGcp",'),
     ("GITHUB_TOKEN", "use ghp_short and gho_ prefixes"),
     ("OPENAI_API_KEY", "task-force and sk-123 and sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123"),
     ("STRIPE_KEY", "Customer pi_b1k0q9BSFu6pHK upgraded via pk_live_abcdefghijklmnopqrst"),

@@ -192,6 +192,17 @@ def test_aws_secret_rejects_hex_digests_and_low_entropy() -> None:
     assert check("3f786850e387550fdab836ed7e6dc881de23001b") is False  # git SHA-1
     assert check("A" * 20 + "a" * 19 + "1") is False  # not random
     assert check("short") is False
+    assert check("V1OrganizationExternalKeysPostRequestGcp") is False  # an identifier
+
+
+def test_aws_secret_keeps_random_keys_that_happen_to_hold_words() -> None:
+    check = CHECKS["aws_secret"]
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + "/+"
+    keys = ["".join(rng.choice(alphabet) for _ in range(40)) for _ in range(2000)]
+    candidates = [k for k in keys if check(k) is not False]
+    assert len(candidates) >= 1990  # the few others fail the mixed-case/digit/entropy tests
+    assert check("ThisIsMy/Key+9wJalrXUtnFEMI7MDENGbPxRfiC") is None  # some words, mostly not
 
 
 def test_generic_secret() -> None:
