@@ -105,7 +105,8 @@ MAX_DECODE_CHARS = 8192  # encoded characters decoded per run
 MAX_DECODED_TOTAL = 65536  # decoded bytes per call
 
 _WORD = re.compile(r"[\w']+")
-_GSEP = r"[^\w.!?]{1,6}"
+# no code operators between the words of a phrase: "override\n def load(self) -> Safety"
+_GSEP = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"
 _TSEP = r"[^\w.!?,;:]{1,4}"
 _UNSPACED_GAP = r"[^。！？.!?\n]{0,12}?"
 _UNSPACED_TAIL = r"[^。！？.!?\n，,、]{0,6}"
@@ -566,6 +567,8 @@ class _Signal:
     reach: int = SUPPORT_REACH
 
 
+_FREEDOM_BENIGN = re.compile(f"(?=({R.FREEDOM_BENIGN}))")  # every start: overlaps too
+_BENIGN_REACH = 40  # characters around a match searched for its benign context
 _QUESTION = re.compile(R.QUESTION_OPENERS)
 _QUOTING = re.compile(R.QUOTING_PREFIX)
 _DEFENSIVE = re.compile(R.DEFENSIVE_PREFIX)
@@ -717,6 +720,7 @@ class _Phrase:
     self_damped: bool = False
     negatable: bool = False
     family: str = ""  # variants of one family (same phrase end) count once
+    benign: re.Pattern[str] | None = None  # context around a match that cancels it
 
     @property
     def window(self) -> tuple[int, int]:
@@ -727,7 +731,7 @@ class _Phrase:
         text = view.raw if self.raw else view.folded
         for pos in positions:
             m = _search_covering(self.regex, text, pos, self.back, self.ahead)
-            if m is None:
+            if m is None or self._benign(text, m):
                 continue
             weight = self._weight(ctx, m)
             if weight > 0:
@@ -737,6 +741,14 @@ class _Phrase:
                 else:
                     key = f"{self.name}:{view.folded[m.start() : m.end()]}"
                 yield _Signal(self.type, key, start, end, weight, self.primary)
+
+    def _benign(self, text: str, m: re.Match[str]) -> bool:
+        """Whether the match is part of a benign context (``benign`` overlaps it)."""
+        if self.benign is None:
+            return False
+        start, end = m.span()
+        window = self.benign.finditer(text, max(0, start - _BENIGN_REACH), end + _BENIGN_REACH)
+        return any(b.start(1) < end and start < b.end(1) for b in window)
 
     def _weight(self, ctx: _Context, m: re.Match[str]) -> float:
         if self.negatable and ctx.negated(m.start(), ctx.negators):
@@ -974,7 +986,8 @@ def _freedom(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
     bare = rf"{markers}{_gap(lex.spaced, 3)}{objects}"
     family = f"freedom.{lex.lang}"
     yield _Phrase(f"{family}.bare", R.JB, R.FREEDOM_BARE_WEIGHT, re.compile(bare),
-                  lead, (lead,), back=100, ahead=30, family=family)  # fmt: skip
+                  lead, (lead,), back=100, ahead=30, family=family,
+                  benign=_FREEDOM_BENIGN)  # fmt: skip
     ai_objects = _bounded(_alternation(lex.freedom_ai_objects), lex.spaced)
     ai_bare = rf"{markers}{_gap(lex.spaced, 3)}{ai_objects}"
     for name, words, weight, lacks in (

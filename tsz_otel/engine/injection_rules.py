@@ -38,6 +38,7 @@ __all__ = [
     "DEFENSIVE_GUARDS",
     "DEFENSIVE_PREFIX",
     "FAMILIES",
+    "FREEDOM_BENIGN",
     "LEET",
     "LEXICONS",
     "QUESTION_OPENERS",
@@ -193,6 +194,14 @@ FREEDOM_ADDRESSED_WEIGHT = 0.75
 FREEDOM_PERSONA_WEIGHT = 0.25
 FREEDOM_PERSONA_AI_WEIGHT = 0.5  # ... when what it lacks is AI-specific ("content policy")
 FREEDOM_BARE_WEIGHT = 0.2
+
+#: Legal boilerplate a bare "without <restriction>" phrase is part of (every MIT licence:
+#: "without restriction, including without limitation the rights"): such a phrase is no
+#: signal. Searched on the folded text around the phrase.
+FREEDOM_BENIGN = (
+    r"including[\W_]+without[\W_]+limitation|without[\W_]+(?:restriction|limitation)[\W_]+"
+    r"(?:including|the[\W_]+rights|of[\W_]+any[\W_]+kind)"
+)
 
 #: Words allowed between an object and a qualifier that follows it ("everything *you were*
 #: told before", "instructions *given to you*"); any other word ends the tail.
