@@ -87,6 +87,7 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("IP_ADDRESS", "link-local fe80::2bc6.", "fe80::2bc6"),
     ("IP_ADDRESS", "client_ip=::ffff:172.30.175.178 user", "::ffff:172.30.175.178"),
     ("IP_ADDRESS", "allowed IP ::1.", "::1"),
+    ("IP_ADDRESS", "server 10.0.0.1 runs version 2", "10.0.0.1"),  # "version" after it
     ("UK_NINO", "NI number AB 12 34 56 C", "AB 12 34 56 C"),
     ("UK_NINO", "nino: JG103760A", "JG103760A"),
     ("TCKN", "TC kimlik no 12345678950", "12345678950"),
@@ -163,6 +164,9 @@ NEGATIVES: list[tuple[str, str]] = [
     ("US_SSN", "Case number 359-75-997 was closed"),
     ("IP_ADDRESS", "Upgrade from 1.2.3 to 10.0.19045 fixed it."),
     ("IP_ADDRESS", "firmware 10.0.25562.1952 on device"),
+    ("IP_ADDRESS", '__version__ = "3.5.0.1"'),
+    ("IP_ADDRESS", "(~= 1.4.5.0) matches differently; pin foo==1.2.3.4"),
+    ("IP_ADDRESS", "Release 2.1.0.3 and firmware: 1.0.4.2 are out"),
     ("IP_ADDRESS", "ping: cannot resolve 260.120.119.129: Unknown host"),
     ("IP_ADDRESS", "section 1.2.3.4.5 of the spec"),
     ("IP_ADDRESS", "Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36"),

@@ -28,7 +28,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BUILTIN_PATTERNS", "PII", "SECRET", "Form", "PatternSpec", "builtin_names"]
+__all__ = [
+    "BUILTIN_PATTERNS",
+    "NOT_AFTER_WINDOW",
+    "PII",
+    "SECRET",
+    "Form",
+    "PatternSpec",
+    "builtin_names",
+]
 
 PII = "PII"
 SECRET = "SECRET"
@@ -121,6 +129,10 @@ class PatternSpec:
             (``password: ...``); the hold-back never separates them from what
             follows within ``lead_window`` characters.
         lead_window: How far after a lead word its value may start.
+        not_after: A regex (case-insensitive) for what, directly before a candidate,
+            makes it something else: ``version ``/``~= `` before a dotted quad. It is
+            matched against the ``NOT_AFTER_WINDOW`` characters that end where the
+            candidate starts, and must end there (``$``).
     """
 
     name: str
@@ -147,6 +159,7 @@ class PatternSpec:
     hold_close: str | None = None
     lead_words: tuple[str, ...] = ()
     lead_window: int = 0
+    not_after: str | None = None
 
     @property
     def regex(self) -> str:
@@ -171,6 +184,9 @@ _SECRET_WORDS = (
 _DIGITS = "0123456789"
 # Below this many characters a digit- or capital-led form is cheaper to run over the
 # whole text than to locate (measured: trigger windows cost a fixed few microseconds).
+NOT_AFTER_WINDOW = 24
+"""How many characters before a candidate :attr:`PatternSpec.not_after` sees."""
+
 _SHORT_TEXT = 400
 # The four-letter prefixes of AWS access key ids (AKIA long-term, ASIA temporary, ...).
 _AWS_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA")
@@ -629,6 +645,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         base=0.3,
         pass_score=0.6,
         checks=("ip",),
+        # a four-part version: "version 1.2.0.4", '__version__ = "3.5.0.1"', "~= 1.4.5.0"
+        not_after=r"(?:version|release|build|firmware)_*[\s:=\"'(]{0,4}$|[~=<>!]=\s*$",
         context=("ip", "host", "addr", "client", "server", "from", "remote"),
         context_boost=0.1,
         max_len=45,

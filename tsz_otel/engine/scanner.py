@@ -41,7 +41,7 @@ from typing import Any
 
 import re2
 
-from .catalogue import Form, PatternSpec
+from .catalogue import NOT_AFTER_WINDOW, Form, PatternSpec
 from .checks import CHECKS, TRIMS, Check, Trim
 from .regex import OffsetMap, UserRegex, compile_user_regex, encode_text
 from .types import Match
@@ -299,6 +299,7 @@ class CompiledRow:
         "_context",
         "_fail",
         "_name",
+        "_not_after",
         "_pass",
         "_trim",
         "_window",
@@ -321,6 +322,9 @@ class CompiledRow:
         self._fail = spec.fail_score
         self._boost = spec.context_boost if spec.context else 0.0
         self._window = spec.context_window
+        self._not_after = (
+            re.compile(spec.not_after, re.IGNORECASE).search if spec.not_after else None
+        )
         # "any context word occurs in the lower-cased window", as one C-level search
         self._context = (
             re.compile("|".join(re.escape(word) for word in spec.context)).search
@@ -362,6 +366,10 @@ class CompiledRow:
             score, validation = self._fail, _FAILED
         if score <= 0.0:
             return
+        if self._not_after is not None and self._not_after(
+            text, max(0, start - NOT_AFTER_WINDOW), start
+        ):
+            return  # what precedes it makes it something else (a version, ...)
         boost = 0.0
         if self._boost:
             window = text[max(0, start - self._window) : start].lower()
