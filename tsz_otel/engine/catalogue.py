@@ -645,8 +645,12 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         base=0.3,
         pass_score=0.6,
         checks=("ip",),
-        # a four-part version: "version 1.2.0.4", '__version__ = "3.5.0.1"', "~= 1.4.5.0"
-        not_after=r"(?:version|release|build|firmware)_*[\s:=\"'(]{0,4}$|[~=<>!]=\s*$",
+        # a four-part version ("version 1.2.0.4", '__version__ = "3.5.0.1"', "~= 1.4.5.0")
+        # or a section number ("RFC 5890, section 2.3.2.4", "§ 1.2.1.3")
+        not_after=(
+            r"(?:version|release|build|firmware|section|sec\.|chapter|clause|paragraph|§)"
+            r"_*[\s:=\"'(]{0,4}$|[~=<>!]=\s*$"
+        ),
         context=("ip", "host", "addr", "client", "server", "from", "remote"),
         context_boost=0.1,
         max_len=45,

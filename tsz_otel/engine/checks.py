@@ -173,9 +173,13 @@ _NON_SPACE_RUN = re.compile(r"[^ ]+").finditer
 
 
 def tckn_ok(value: str) -> bool | None:
-    """Turkish identity number: 11 digits, no leading zero, two check digits."""
+    """Turkish identity number: 11 digits, no leading zero, two check digits.
+
+    Nine equal leading digits (``11111111110``, ``22222222220``: they pass the check
+    digits) are filler, not an issued number.
+    """
     digits = _digits(value)
-    if len(digits) != 11 or digits[0] == "0":
+    if len(digits) != 11 or digits[0] == "0" or digits[:9] == digits[0] * 9:
         return False
     d = [ord(ch) - 48 for ch in digits]
     tenth = ((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10

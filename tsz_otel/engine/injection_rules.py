@@ -2647,7 +2647,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "delimiter.role_json",
         PI,
-        0.3,
+        0.25,  # support only: API code with a system or developer message is everywhere
         ("role",),
         r"\"role\"\s*:\s*\"(?:system|developer)\"",
         back=2,
