@@ -168,6 +168,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("IP_ADDRESS", "(~= 1.4.5.0) matches differently; pin foo==1.2.3.4"),
     ("IP_ADDRESS", "Release 2.1.0.3 and firmware: 1.0.4.2 are out"),
     ("IP_ADDRESS", "See [RFC 5890, section 2.3.2.4] and § 1.2.1.3."),
+    ("IP_ADDRESS", "RCS: @(#) $Id: strftime.c,v 1.10.2.3 2004/06/03 15:25:08 $"),
     ("IP_ADDRESS", "ping: cannot resolve 260.120.119.129: Unknown host"),
     ("IP_ADDRESS", "section 1.2.3.4.5 of the spec"),
     ("IP_ADDRESS", "Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36"),
@@ -202,6 +203,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("GENERIC_API_KEY", "token: <your-token-here>"),
     ("GENERIC_API_KEY", "password: changeme123"),
     ("GENERIC_API_KEY", "primary key: id_12345abc"),
+    ("GENERIC_API_KEY", "use a url such as: pkcs11:token=Root%20CA%20Certificates"),
     ("GENERIC_API_KEY", "Our policy: do not paste secrets, tokens or passwords into chat."),
     ("URL_WITH_CREDENTIALS", "see https://example.com/a?b=c and postgres://localhost:5432/db"),
 ]

@@ -618,12 +618,12 @@ def generic_secret_ok(value: str) -> bool | None:
     """A value assigned to a key/token/secret/password name that looks like a secret.
 
     Identifiers (``os.environ``), placeholders (``<your-key>``, ``xxxx``) and words
-    fail; short values need three character classes, long ones digits, letters
-    and entropy.
+    (also URL-encoded: ``Root%20CA%20Certificates``) fail; short values need three
+    character classes, long ones digits, letters and entropy.
     """
     if not (_HAS_DIGIT(value) and _HAS_ALPHA(value)):
         return False
-    if _PLACEHOLDER_WORD(value.lower()):
+    if _PLACEHOLDER_WORD(value.lower()) or "%20" in value:  # URL-encoded words
         return False
     classes = _classes(value)
     if len(value) >= 16:

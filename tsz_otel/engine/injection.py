@@ -107,7 +107,7 @@ MAX_DECODED_TOTAL = 65536  # decoded bytes per call
 _WORD = re.compile(r"[\w']+")
 # no code operators between the words of a phrase: "override\n def load(self) -> Safety"
 _GSEP = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"
-_TSEP = r"[^\w.!?,;:]{1,4}"
+_TSEP = r"[^\w.!?,;:\n]{1,4}"  # a qualifier after the object is on the same line
 _UNSPACED_GAP = r"[^。！？.!?\n]{0,12}?"
 _UNSPACED_TAIL = r"[^。！？.!?\n，,、]{0,6}"
 _TERMINATORS = ".!?\n。！？"
@@ -999,13 +999,16 @@ def _freedom(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
             who = _bounded(_alternation(words), lex.spaced)
             regex = re.compile(rf"{who}{_gap(lex.spaced, 3)}{lacks}")
             yield _Phrase(f"{family}.{name}", R.JB, weight, regex, lead, (lead,),
-                          back=230, ahead=30, family=family)  # fmt: skip
+                          back=230, ahead=30, family=family, benign=_FREEDOM_BENIGN)  # fmt: skip
 
 
 def _cues(lex: R.Lexicon, index: _IndexBuilder) -> Iterator[_Phrase]:
     for i, cue in enumerate(lex.cues):
         group = index.items((cue.phrase,))
-        regex = re.compile(_bounded(_alternation((cue.phrase,)), lex.spaced))
+        phrase = _alternation((cue.phrase,))
+        # not part of a path or an identifier: "tests/system-override-curves.sh"
+        bounded = rf"(?<![\w/\\]){phrase}(?![\w/\\]|[-.]\w)" if lex.spaced else phrase
+        regex = re.compile(bounded)
         yield _Phrase(f"cue.{lex.lang}.{i}", cue.type, cue.weight, regex, group, (group,),
                       interrogative_ok=cue.type == R.SPL)  # fmt: skip
 

@@ -195,12 +195,15 @@ FREEDOM_PERSONA_WEIGHT = 0.25
 FREEDOM_PERSONA_AI_WEIGHT = 0.5  # ... when what it lacks is AI-specific ("content policy")
 FREEDOM_BARE_WEIGHT = 0.2
 
-#: Legal boilerplate a bare "without <restriction>" phrase is part of (every MIT licence:
-#: "without restriction, including without limitation the rights"): such a phrase is no
-#: signal. Searched on the folded text around the phrase.
+#: Legal boilerplate a "without <restriction>" phrase is part of (every MIT licence:
+#: "without restriction, including without limitation the rights"; the Artistic
+#: licence's "without restriction, provided that"; Vim's "without fee or restriction"):
+#: such a phrase is no signal. The singular "without limitation" is legal language
+#: only. Searched on the folded text around the phrase.
 FREEDOM_BENIGN = (
-    r"including[\W_]+without[\W_]+limitation|without[\W_]+(?:restriction|limitation)[\W_]+"
-    r"(?:including|the[\W_]+rights|of[\W_]+any[\W_]+kind)"
+    r"without[\W_]+limitation(?!s)|without[\W_]+restriction[\W_]+(?:including|the[\W_]+rights|"
+    r"of[\W_]+any[\W_]+kind|provided|subject[\W_]+to|as[\W_]+long)|without[\W_]+(?:fee|charge|"
+    r"royalty|cost)[\W_]+or[\W_]+restriction"
 )
 
 #: Words allowed between an object and a qualifier that follows it ("everything *you were*
