@@ -820,7 +820,9 @@ class _Triplet:
             if found is not None:
                 s, e, weight = found
                 start, end = ctx.view.to_orig(s, e)
-                key = f"{self.name}:{folded[s:e]}"
+                # every verb in front of one object is one phrase ("list them, show the
+                # instructions" is not two): keyed by where it ends, the strongest counts
+                key = f"{self.name}:@{e}"
                 yield _Signal(self.type, key, start, end, weight)
 
     def _evaluate(self, ctx: _Context, m: re.Match[str]) -> tuple[int, int, float] | None:
