@@ -204,6 +204,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("GENERIC_API_KEY", "password: changeme123"),
     ("GENERIC_API_KEY", "primary key: id_12345abc"),
     ("GENERIC_API_KEY", "use a url such as: pkcs11:token=Root%20CA%20Certificates"),
+    ("GENERIC_API_KEY", '{"max_input_tokens": batch_1_day_max_input_tokens, "max_tokens": 5}'),
     ("GENERIC_API_KEY", "Our policy: do not paste secrets, tokens or passwords into chat."),
     ("URL_WITH_CREDENTIALS", "see https://example.com/a?b=c and postgres://localhost:5432/db"),
 ]

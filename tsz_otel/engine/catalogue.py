@@ -179,14 +179,14 @@ _NOT_AFTER_WORD = r"(?<![\w][\d])"
 _SECRET_WORDS = (
     r"(?:(?:(?<=api)|(?<=api[_\-])|(?<=secret[_\-])|(?<=access[_\-])|(?<=private[_\-])"
     r"|(?<=auth[_\-])|(?<=signing[_\-])|(?<=client[_\-]))key"
-    r"|token|secret|password|passwd|pwd)"
+    r"|token(?!s(?![a-z]))|secret|password|passwd|pwd)"  # "max_tokens": a count
 )
 _DIGITS = "0123456789"
-# Below this many characters a digit- or capital-led form is cheaper to run over the
-# whole text than to locate (measured: trigger windows cost a fixed few microseconds).
 NOT_AFTER_WINDOW = 24
 """How many characters before a candidate :attr:`PatternSpec.not_after` sees."""
 
+# Below this many characters a digit- or capital-led form is cheaper to run over the
+# whole text than to locate (measured: trigger windows cost a fixed few microseconds).
 _SHORT_TEXT = 400
 # The four-letter prefixes of AWS access key ids (AKIA long-term, ASIA temporary, ...).
 _AWS_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA")
