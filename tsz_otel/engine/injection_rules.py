@@ -623,8 +623,9 @@ EN = Lexicon(
     cues=(
         Cue(JB, 0.85, "do anything now"),
         Cue(JB, 0.25, "jailbroken"),
-        Cue(SPL, 0.3, "developer notes"),
-        Cue(SPL, 0.3, "developer message"),
+        # support only: the developer role and its messages are API vocabulary now
+        Cue(SPL, 0.25, "developer notes"),
+        Cue(SPL, 0.25, "developer message"),
         Cue(PI, 0.45, "i have been pwned"),
         Cue(PI, 0.45, "i've been pwned"),
         Cue(JB, 0.5, "strive to avoid norms"),
@@ -1912,7 +1913,8 @@ class Rule:
     ahead: int = 512
 
 
-_S = r"[^\w.!?]{1,6}"
+_S = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"  # as the detector's: no code operators
+_CLAUSE = r"[^\w.!?,;:=(){}<>]{1,6}"  # within one clause: no comma, colon or code
 _FRAGMENTS = {"@@S@@": _S, **{f"@@G{n}@@": rf"(?:{_S}\w{{1,24}}){{0,{n}}}?" for n in range(1, 9)}}
 
 
@@ -2509,7 +2511,7 @@ RULES: tuple[Rule, ...] = (
             "variable*",
         ),
         _p(
-            rf"(?<!\w){_SECRETS}@@S@@(?:that@@S@@)?you@@S@@(?:have|can|know)(?:@@S@@(?:access|"
+            rf"(?<!\w){_SECRETS}{_CLAUSE}(?:that@@S@@)?you@@S@@(?:have|can|know)(?:@@S@@(?:access|"
             rf"see|use))?(?!\w)"
         ),
         also=("you have", "you can", "you know"),
