@@ -205,6 +205,9 @@ NEGATIVES: list[tuple[str, str]] = [
     ("GENERIC_API_KEY", "primary key: id_12345abc"),
     ("GENERIC_API_KEY", "use a url such as: pkcs11:token=Root%20CA%20Certificates"),
     ("GENERIC_API_KEY", '{"max_input_tokens": batch_1_day_max_input_tokens, "max_tokens": 5}'),
+    ("GENERIC_API_KEY", "token_prefix = k8s-aws-v1; secret = base64_bytes"),
+    ("CREDIT_CARD", "assert besselk(1, 0.5).ae(1.6564411200033008937); z = 0.5263157894736841"),
+    ("PHONE_NUMBER", "c = [17253/339200, 1]  # a ratio of two integers"),
     ("GENERIC_API_KEY", "Our policy: do not paste secrets, tokens or passwords into chat."),
     ("URL_WITH_CREDENTIALS", "see https://example.com/a?b=c and postgres://localhost:5432/db"),
 ]

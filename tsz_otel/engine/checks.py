@@ -614,16 +614,23 @@ _PLACEHOLDER_WORDS = ("xxxx", "****", "changeme", "example", "placeholder", "you
 _PLACEHOLDER_WORD = re.compile("|".join(map(re.escape, _PLACEHOLDER_WORDS))).search
 
 
+_IDENTIFIER = re.compile(r"[a-z]+\d{0,2}[a-z]*(?:[_\-][a-z]+\d{0,2}[a-z]*)+").fullmatch
+"""Lower-case words joined by ``_``/``-``, a digit or two inside a word at most: a name
+from code (``replaced_by_pep8``, ``base64_bytes``, ``k8s-aws-v1``), not a secret."""
+
+
 def generic_secret_ok(value: str) -> bool | None:
     """A value assigned to a key/token/secret/password name that looks like a secret.
 
-    Identifiers (``os.environ``), placeholders (``<your-key>``, ``xxxx``) and words
-    (also URL-encoded: ``Root%20CA%20Certificates``) fail; short values need three
-    character classes, long ones digits, letters and entropy.
+    Identifiers (``os.environ``, ``base64_bytes``), placeholders (``<your-key>``,
+    ``xxxx``) and words (also URL-encoded: ``Root%20CA%20Certificates``) fail; short
+    values need three character classes, long ones digits, letters and entropy.
     """
     if not (_HAS_DIGIT(value) and _HAS_ALPHA(value)):
         return False
     if _PLACEHOLDER_WORD(value.lower()) or "%20" in value:  # URL-encoded words
+        return False
+    if _IDENTIFIER(value):
         return False
     classes = _classes(value)
     if len(value) >= 16:

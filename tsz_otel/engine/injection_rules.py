@@ -2554,7 +2554,7 @@ RULES: tuple[Rule, ...] = (
         PI,
         0.6,
         ("[inst]", "[/inst]", "<<sys>>", "<</sys>>", "<start_of_turn>", "<end_of_turn>"),
-        r"\[/?inst\]|<</?sys>>|<(?:start|end)_of_turn>",
+        r"(?<![\w\])])\[/?inst\]|<</?sys>>|<(?:start|end)_of_turn>",  # not code's d[inst]
     ),
     Rule(
         "delimiter.system_tag",
