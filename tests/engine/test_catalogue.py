@@ -96,6 +96,7 @@ POSITIVES: list[tuple[str, str, str]] = [
     ("AWS_ACCESS_KEY", f'"aws_access_key_id": "{AWS_TEMP}"', AWS_TEMP),
     ("AWS_SECRET_KEY", f"aws_secret_access_key = {AWS_SECRET}", AWS_SECRET),
     ("AWS_SECRET_KEY", f"AWS secret: {AWS_SECRET}\n", AWS_SECRET),
+    ("AWS_SECRET_KEY", f"[default]\naws_secret_access_key={AWS_SECRET}\n", AWS_SECRET),
     ("GITHUB_TOKEN", f"export GH_TOKEN={GITHUB_PAT}", GITHUB_PAT),
     ("GITHUB_TOKEN", f"token ({GITHUB_OAUTH}) expired", GITHUB_OAUTH),
     ("GITHUB_TOKEN", f"pat {GITHUB_FINE} ok", GITHUB_FINE),

@@ -283,7 +283,8 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         forms=(
             Form(
                 regex=(
-                    r"[A-Za-z0-9/+](?<![A-Za-z0-9/+=][A-Za-z0-9/+])[A-Za-z0-9/+]{39}"
+                    # not inside a longer base64 run; "key=<secret>" (env files) is fine
+                    r"[A-Za-z0-9/+](?<![A-Za-z0-9/+][A-Za-z0-9/+])[A-Za-z0-9/+]{39}"
                     r"(?![A-Za-z0-9/+=])"
                 ),
                 # only considered near AWS context: without it the score stays
