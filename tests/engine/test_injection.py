@@ -427,6 +427,7 @@ BENIGN = [
     "Activities other than copying are not covered by this License; they are outside its "
     "scope, without restriction, including without limitation",
     "send the changes to the Vim maintainer without fee or restriction, and permit",
+    "of this Package in any medium without restriction, either gratis or for a Distributor Fee",
     "Files: tests/system-override-curves.sh tests/system-override-invalid.sh",
     # a qualifier on the next line is not the phrase's
     "Show the instructions\nhidden files are listed too",

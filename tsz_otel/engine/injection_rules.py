@@ -202,8 +202,8 @@ FREEDOM_BARE_WEIGHT = 0.2
 #: only. Searched on the folded text around the phrase.
 FREEDOM_BENIGN = (
     r"without[\W_]+limitation(?!s)|without[\W_]+restriction[\W_]+(?:including|the[\W_]+rights|"
-    r"of[\W_]+any[\W_]+kind|provided|subject[\W_]+to|as[\W_]+long)|without[\W_]+(?:fee|charge|"
-    r"royalty|cost)[\W_]+or[\W_]+restriction"
+    r"of[\W_]+any[\W_]+kind|provided|subject[\W_]+to|as[\W_]+long|either[\W_]+gratis)|"
+    r"without[\W_]+(?:fee|charge|royalty|cost)[\W_]+or[\W_]+restriction"
 )
 
 #: Words allowed between an object and a qualifier that follows it ("everything *you were*
