@@ -260,3 +260,19 @@ def test_model_settings_come_from_tsz_or_thyris_variables(llm: LLMServer) -> Non
     assert request.json["model"] == "llama3.1:8b" and request.json["stream"] is False
     tsz_first = Settings.from_env({"TSZ_AI_MODEL": "a", "THYRIS_AI_MODEL": "b"})
     assert tsz_first.ai_model == "a"
+
+
+def test_a_lone_surrogate_near_a_candidate_is_scored_not_an_error(
+    llm: LLMServer, client: AIClient
+) -> None:
+    """The masked context around a candidate may hold an unpaired surrogate (a ``\\ud800``
+    JSON escape in the prompt): the model is still asked, the surrogate sent as U+FFFD."""
+    llm.script("0.96", times=None)
+    text = "Order \ud800 number 1234567890 shipped."
+    order = Match("VKN", "PII", text.index("1234"), text.index("1234") + 10, 0.60, 0.60)
+
+    (score,) = client.score_matches(text, [order]).scores
+
+    assert score is not None and score.error is None and score.source == "HYBRID"
+    (prompt,) = prompts(llm)
+    assert "\ufffd number <<12######90>>" in prompt

@@ -34,6 +34,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .._http import PerLoop
+from .._unicode import utf8
 
 if TYPE_CHECKING:
     import redis
@@ -57,7 +58,7 @@ def cache_key(kind: str, name: str, model: str, *parts: str, secret: str | None 
     validator's rule); only their digest enters the key. With ``secret`` the digest is
     an HMAC, so a shared Redis does not let anyone confirm a guessed value.
     """
-    material = "\x1f".join(parts).encode("utf-8")
+    material = utf8("\x1f".join(parts))
     if secret:
         digest = hmac.new(secret.encode("utf-8"), material, hashlib.sha256).hexdigest()
     else:

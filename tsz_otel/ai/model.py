@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._http import HttpClients
+from .._unicode import well_formed
 from ..errors import RemoteProtocolError
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class ModelClient:
     def _body(self, prompt: str, max_tokens: int | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": "user", "content": prompt}],
+            "messages": [{"role": "user", "content": well_formed(prompt)}],  # JSON is UTF-8
             "stream": False,
             "temperature": 0,
         }
