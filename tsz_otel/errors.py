@@ -68,10 +68,10 @@ class TemplateError(ConfigurationError):
 
 
 class UnknownGuardrailError(ConfigurationError):
-    """A requested guardrail (validator) name is not defined."""
+    """A requested guardrail (validator) name is not defined, or nothing can run it."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"unknown guardrail {name!r}: no validator of that name is defined")
+    def __init__(self, name: str, reason: str = "no validator of that name is defined") -> None:
+        super().__init__(f"unknown guardrail {name!r}: {reason}")
         self.name = name
 
 

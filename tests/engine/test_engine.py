@@ -289,7 +289,7 @@ def test_templates_from_settings_load_at_construction(tmp_path: Path) -> None:
 
 
 def test_guardrails_without_a_validator_hook(engine_factory: Callable[..., Engine]) -> None:
-    with pytest.raises(UnknownGuardrailError):
+    with pytest.raises(UnknownGuardrailError, match="this Engine has no validator runner"):
         engine_factory().detect("hello", guardrails=["TOXIC_LANGUAGE"])
     failing = engine_factory(unknown_guardrail="fail").detect(
         "hello", guardrails=["TOXIC_LANGUAGE"], expected_format="ORDER_JSON"

@@ -837,7 +837,7 @@ class Engine:
             if name and name not in names:
                 names.append(name)
         if names and self.validators is None and self.settings.unknown_guardrail == "error":
-            raise UnknownGuardrailError(names[0])
+            raise UnknownGuardrailError(names[0], _NO_RUNNER)
         return names
 
     def _findings(self, snap: _Snapshot, text: str) -> list[Finding]:
@@ -1142,6 +1142,13 @@ _Summary = tuple[
 placeholder restore map, the breakdown, the types of BLOCK detections (in order),
 the (start, end, placeholder) spans to redact, and the weighted confidence sum and
 weight of the detections."""
+
+
+_NO_RUNNER = (
+    "this Engine has no validator runner: build it with "
+    "validators=ValidatorRegistry(settings), or with "
+    "tsz_otel.remote.engine_from_settings(settings)"
+)
 
 
 def _clean_response(text: str, ai_failures: dict[str, int]) -> DetectResponse:
