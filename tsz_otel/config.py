@@ -80,6 +80,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "ai_max_calls": ("TSZ_AI_MAX_CALLS",),
     "cache_ttl": ("TSZ_CACHE_TTL",),
     "redis_url": ("TSZ_REDIS_URL",),
+    "redis_cluster": ("TSZ_REDIS_CLUSTER",),
 }
 
 _CATEGORY_PREFIX = "CONFIDENCE_"
@@ -152,6 +153,7 @@ class Settings(BaseModel):
     ai_max_calls: int = Field(16, ge=0)
     cache_ttl: int = Field(24 * 3600, gt=0)
     redis_url: str | None = None
+    redis_cluster: bool = False
 
     @field_validator(
         "mode",

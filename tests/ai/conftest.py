@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tsz_otel.testing.llm_server import LLMServer
-from tsz_otel.testing.redis_server import RedisServer, redis_server_binary
+from tsz_otel.testing.redis_server import RedisCluster, RedisServer, redis_server_binary
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,12 @@ def redis_server() -> Iterator[RedisServer]:
         pytest.fail("redis-server is not installed: run scripts/system-deps.sh (make system-deps)")
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A fresh three-master Redis Cluster on 127.0.0.1 per test (tests kill nodes)."""
+    if redis_server_binary() is None:
+        pytest.fail("redis-server is not installed: run scripts/system-deps.sh (make system-deps)")
+    with RedisCluster(3) as cluster:
+        yield cluster

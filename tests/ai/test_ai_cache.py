@@ -8,7 +8,7 @@ import redis
 
 from tsz_otel import Settings
 from tsz_otel.ai import MemoryCache, RedisCache, cache_from_settings, cache_key
-from tsz_otel.testing.redis_server import RedisServer
+from tsz_otel.testing.redis_server import RedisCluster, RedisServer
 
 
 def test_cache_key_holds_no_raw_value_and_depends_on_every_part() -> None:
@@ -140,3 +140,62 @@ async def test_redis_cache_async_hit_miss_and_outage(redis_server: RedisServer) 
     await reader.aclose()
     writer.close()
     reader.close()
+
+
+# --------------------------------------------------------------------------- Redis Cluster
+
+
+def test_a_cluster_cache_spreads_keys_over_the_nodes_and_shares_them(
+    redis_cluster: RedisCluster,
+) -> None:
+    writer = RedisCache(redis_cluster.url, cluster=True)
+    reader = RedisCache(redis_cluster.url, cluster=True)
+    keys = [cache_key("score", "EMAIL", "m", f"value-{i}") for i in range(60)]
+    for index, key in enumerate(keys):
+        writer.set(key, f"0.{index:02d}")
+
+    assert [reader.get(key) for key in keys] == [f"0.{i:02d}" for i in range(60)]
+    per_node = [redis.Redis(port=node.port).dbsize() for node in redis_cluster.nodes]
+    assert all(count > 0 for count in per_node) and sum(per_node) == 60
+    assert writer.failures == reader.failures == 0
+    writer.close()
+    reader.close()
+
+
+async def test_a_cluster_cache_async(redis_cluster: RedisCluster) -> None:
+    writer = RedisCache(redis_cluster.url, cluster=True)
+    reader = RedisCache(redis_cluster.url, cluster=True)
+    keys = [f"async-{i}" for i in range(20)]
+    for key in keys:
+        await writer.aset(key, key.upper())
+
+    assert [await reader.aget(key) for key in keys] == [k.upper() for k in keys]
+    assert writer.failures == reader.failures == 0
+    await writer.aclose()
+    await reader.aclose()
+
+
+def test_a_dead_cluster_node_falls_back_to_the_local_tier(redis_cluster: RedisCluster) -> None:
+    cache = RedisCache(redis_cluster.url, cluster=True, retry_after=60)
+    keys = [f"k{i}" for i in range(30)]
+    for key in keys:
+        cache.set(key, "v")
+    redis_cluster.kill(1)
+
+    fresh = RedisCache(redis_cluster.url, cluster=True, retry_after=60)
+    assert [fresh.get(key) for key in keys].count("v") < len(keys)  # a third is gone
+    assert fresh.failures >= 1 and fresh.degraded
+    assert [cache.get(key) for key in keys] == ["v"] * len(keys)  # the local tier answers
+    cache.set("after", "x")  # no exception, kept locally
+    assert cache.get("after") == "x"
+    cache.close()
+    fresh.close()
+
+
+def test_the_cluster_switch_comes_from_the_environment(redis_cluster: RedisCluster) -> None:
+    environ = {"TSZ_REDIS_URL": redis_cluster.url, "TSZ_REDIS_CLUSTER": "true"}
+    cache = cache_from_settings(Settings.from_env(environ))
+    assert isinstance(cache, RedisCache) and cache.cluster
+    cache.set("from-env", "1")
+    assert RedisCache(redis_cluster.url, cluster=True).get("from-env") == "1"
+    cache.close()

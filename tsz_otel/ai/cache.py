@@ -37,9 +37,6 @@ from .._http import PerLoop
 from .._unicode import utf8
 
 if TYPE_CHECKING:
-    import redis
-    import redis.asyncio
-
     from ..config import Settings
 
 __all__ = ["AICache", "MemoryCache", "RedisCache", "cache_from_settings", "cache_key"]
@@ -153,7 +150,9 @@ class RedisCache:
     ``timeout`` bounds every Redis operation (connect included); a slower Redis counts
     as down. ``retry_after`` is how long an outage is assumed to last before Redis is
     tried again. ``degraded`` is true while Redis is considered down; ``failures``
-    counts the operations that fell back.
+    counts the operations that fell back. With ``cluster`` the URL names one node of a
+    Redis Cluster and the client follows the cluster's slot map
+    (``TSZ_REDIS_CLUSTER=true``).
     """
 
     def __init__(
@@ -164,18 +163,21 @@ class RedisCache:
         timeout: float = 0.1,
         retry_after: float = 2.0,
         local: MemoryCache | None = None,
+        cluster: bool = False,
     ) -> None:
-        import redis as redis_sync  # optional dependency: the ``redis`` extra
+        import redis  # noqa: F401 - optional dependency (the ``redis`` extra): fail here
 
         self.url = url
         self.ttl = ttl
         self.timeout = timeout
         self.retry_after = retry_after
+        self.cluster = cluster
         self.local = local if local is not None else MemoryCache(ttl)
         self.failures = 0
         self._down_until = 0.0
-        self._client: redis.Redis = redis_sync.Redis.from_url(url, **_client_options(timeout))
-        self._aclients: PerLoop[redis.asyncio.Redis] = PerLoop(self._new_aclient)
+        self._client: Any = None  # built on first use: a cluster client connects to build
+        self._client_lock = threading.Lock()
+        self._aclients: PerLoop[Any] = PerLoop(self._new_aclient)
 
     @property
     def degraded(self) -> bool:
@@ -187,7 +189,7 @@ class RedisCache:
         if value is not None or self.degraded:
             return value
         try:
-            raw = self._client.get(key)
+            raw = self._sync().get(key)
         except Exception as exc:
             self._mark_down("get", exc)
             return None
@@ -199,7 +201,7 @@ class RedisCache:
         if self.degraded:
             return
         try:
-            self._client.set(key, _encode(value, expires_at), ex=self.ttl)
+            self._sync().set(key, _encode(value, expires_at), ex=self.ttl)
         except Exception as exc:
             self._mark_down("set", exc)
 
@@ -230,7 +232,7 @@ class RedisCache:
     def ping(self) -> bool:
         """True when Redis answers now (also ends a recorded outage early)."""
         try:
-            ok = bool(self._client.ping())
+            ok = bool(self._sync().ping())
         except Exception as exc:
             self._mark_down("ping", exc)
             return False
@@ -238,20 +240,38 @@ class RedisCache:
         return ok
 
     def close(self) -> None:
-        self._client.close()
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     async def aclose(self) -> None:
         client = self._aclients.pop()
         if client is not None:
             await client.aclose()
 
-    def _aclient(self) -> redis.asyncio.Redis:
+    def _sync(self) -> Any:
+        """The synchronous client, built on first use (a failure is an outage like any)."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                client = self._client
+                if client is None:
+                    client = self._client = _new_client(self.url, self.timeout, self.cluster)
+        return client
+
+    def _aclient(self) -> Any:
         return self._aclients.get()
 
-    def _new_aclient(self) -> redis.asyncio.Redis:
+    def _new_aclient(self) -> Any:
+        options = _client_options(self.timeout, is_async=True)
+        if self.cluster:
+            from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
+
+            del options["retry_on_timeout"]  # not an option of the asyncio cluster client
+            return AsyncRedisCluster.from_url(self.url, **options)
         import redis.asyncio as redis_async
 
-        return redis_async.Redis.from_url(self.url, **_client_options(self.timeout, is_async=True))
+        return redis_async.Redis.from_url(self.url, **options)
 
     def _mirror(self, key: str, raw: bytes | str | None) -> str | None:
         if raw is None:
@@ -272,6 +292,19 @@ class RedisCache:
                 self.retry_after,
             )
         self._down_until = time.monotonic() + self.retry_after
+
+
+def _new_client(url: str, timeout: float, cluster: bool) -> Any:
+    """A Redis client for ``url``; with ``cluster`` one that follows the cluster's slot
+    map (``MOVED``/``ASK``), which discovers the nodes from ``url`` when it is built."""
+    options = _client_options(timeout)
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url, **options)
+    import redis as redis_sync
+
+    return redis_sync.Redis.from_url(url, **options)
 
 
 def _client_options(timeout: float, *, is_async: bool = False) -> dict[str, Any]:
@@ -299,7 +332,8 @@ def _client_options(timeout: float, *, is_async: bool = False) -> dict[str, Any]
 
 
 def cache_from_settings(settings: Settings) -> MemoryCache | RedisCache:
-    """``RedisCache`` when ``TSZ_REDIS_URL`` is set, else ``MemoryCache``; TTL from settings."""
+    """``RedisCache`` when ``TSZ_REDIS_URL`` is set (a Redis Cluster with
+    ``TSZ_REDIS_CLUSTER=true``), else ``MemoryCache``; TTL from settings."""
     if settings.redis_url:
-        return RedisCache(settings.redis_url, settings.cache_ttl)
+        return RedisCache(settings.redis_url, settings.cache_ttl, cluster=settings.redis_cluster)
     return MemoryCache(settings.cache_ttl)
