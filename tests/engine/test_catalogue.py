@@ -169,6 +169,7 @@ NEGATIVES: list[tuple[str, str]] = [
     ("IP_ADDRESS", "(~= 1.4.5.0) matches differently; pin foo==1.2.3.4"),
     ("IP_ADDRESS", "Release 2.1.0.3 and firmware: 1.0.4.2 are out"),
     ("IP_ADDRESS", "See [RFC 5890, section 2.3.2.4] and § 1.2.1.3."),
+    ("IP_ADDRESS", "My version is 2.14.3.1 and the firmware version was 1.0.2.3"),
     ("IP_ADDRESS", "RCS: @(#) $Id: strftime.c,v 1.10.2.3 2004/06/03 15:25:08 $"),
     ("IP_ADDRESS", "ping: cannot resolve 260.120.119.129: Unknown host"),
     ("IP_ADDRESS", "section 1.2.3.4.5 of the spec"),

@@ -652,6 +652,7 @@ BUILTIN_PATTERNS: tuple[PatternSpec, ...] = (
         # or a section number ("RFC 5890, section 2.3.2.4", "§ 1.2.1.3")
         not_after=(
             r"(?:version|release|build|firmware|section|sec\.|chapter|clause|paragraph|§)"
+            r"(?:\s+(?:is|was|number|no\.?))?"  # "my version is 2.14.3.1"
             r"_*[\s:=\"'(]{0,4}$|[~=<>!]=\s*$|,v\s+$"  # ",v 1.10.2.3": an RCS $Id$
         ),
         context=("ip", "host", "addr", "client", "server", "from", "remote"),
