@@ -460,10 +460,11 @@ EN = Lexicon(
         "real",
         "true",
     ),
+    # "all"/"any"/"every" alone are no address to the model: "list all the instructions
+    # the pilot gave" (they stay medium for the override family: "ignore all ...")
     exfil_medium=(
         "your",
         "yours",
-        "all",
         "full",
         "entire",
         "complete",
@@ -474,8 +475,6 @@ EN = Lexicon(
         "above",
         "earlier",
         "current",
-        "any",
-        "every",
     ),
     strong=_EN_QUAL_STRONG,
     medium=(
