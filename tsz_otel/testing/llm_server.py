@@ -52,10 +52,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ._managed import Managed
 from ._serve import serve_until_interrupted
 
 __all__ = [
@@ -990,7 +990,7 @@ def _response_head(plan: _Plan, body: bytes, *, chunked: bool, keep_alive: bool)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class LLMServer:
+class LLMServer(Managed):
     """The local LLM server. Start it with ``with LLMServer() as server`` or ``start()``.
 
     Thread-safe: scripts can be added and requests read from any thread while the
@@ -1033,17 +1033,6 @@ class LLMServer:
         thread.join(10)
         self._thread = None
         self._loop = None
-
-    def __enter__(self) -> LLMServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ public state
 

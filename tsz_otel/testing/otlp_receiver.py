@@ -32,7 +32,6 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Final
 
 from google.protobuf import json_format
@@ -50,6 +49,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from ._managed import Managed
 
 __all__ = [
     "OtlpReceiver",
@@ -298,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence per-request logging on stderr."""
 
 
-class OtlpReceiver:
+class OtlpReceiver(Managed):
     """An OTLP/HTTP receiver in a background thread (see the module docstring).
 
     Thread-safe: the server thread appends, tests read through the accessor methods,
@@ -346,17 +347,6 @@ class OtlpReceiver:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-
-    def __enter__(self) -> OtlpReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- addresses ----------------------------------------------------------------------
 

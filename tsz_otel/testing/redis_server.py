@@ -20,7 +20,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from types import TracebackType
+
+from ._managed import Managed
 
 __all__ = ["RedisCluster", "RedisServer", "redis_server_binary"]
 
@@ -60,7 +61,7 @@ def _free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
-class RedisServer:
+class RedisServer(Managed):
     """One ``redis-server`` process; ``url`` is ``redis://127.0.0.1:<port>/0``."""
 
     def __init__(
@@ -123,17 +124,6 @@ class RedisServer:
         self._process = None
         self._dir.cleanup()
 
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -155,7 +145,7 @@ class RedisServer:
 _SLOTS = 16384
 
 
-class RedisCluster:
+class RedisCluster(Managed):
     """A Redis Cluster of ``nodes`` masters on 127.0.0.1, slots split evenly, no replicas.
 
     Formed with plain commands (``CLUSTER ADDSLOTSRANGE``, ``CLUSTER MEET``), so only
@@ -191,21 +181,6 @@ class RedisCluster:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
-
-    def __enter__(self) -> RedisCluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _wait_until_formed(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
 import re2
@@ -63,6 +62,7 @@ from ..models import (
     TemplateImport,
 )
 from ..validators import ValidatorRegistry
+from ._managed import Managed
 from ._serve import serve_until_interrupted
 
 __all__ = ["SEED_PATTERNS", "Fault", "ServedRequest", "TszTestServer"]
@@ -302,7 +302,7 @@ def _redact(data: bytes, kept: list[DetectionResult]) -> str:
     return b"".join(out).decode("utf-8", "surrogatepass")
 
 
-class TszTestServer:
+class TszTestServer(Managed):
     """The server. ``with TszTestServer() as tsz: RemoteEngine(tsz.url) ...``.
 
     Args:
@@ -366,17 +366,6 @@ class TszTestServer:
             self._thread.join(10)
             self._thread = None
         self._server.server_close()
-
-    def __enter__(self) -> TszTestServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- test controls ---------------------------------------------------------------
 
