@@ -2402,7 +2402,8 @@ RULES: tuple[Rule, ...] = (
         ("send", "forward", "post", "upload", "transmit", "exfiltrate", "leak", "submit"),
         r"(?<![\w])(?i:send|forward|post|upload|transmit|exfiltrate|leak|submit)\s+(?:\w+\s+)"
         r"{0,4}?(?i:(?:chat|conversation)\s+history|conversations?|(?:(?:all|every)\s+)?(?:of\s+)?"
-        r"(?:the\s+)?(?:user'?s?\s+)?(?:emails?|messages|data|files|passwords?|credentials|"
+        # "emails", not "email": "send an email to support@..." is everyday business
+        r"(?:the\s+)?(?:user'?s?\s+)?(?:emails|messages|data|files|passwords?|credentials|"
         r"secrets?|api\s+keys?|tokens?|system\s+prompt|prompt))\s+(?:\w+\s+){0,3}?(?i:to)\s+"
         r"(?:https?://|\S+@)",
         raw=True,
@@ -2560,8 +2561,9 @@ RULES: tuple[Rule, ...] = (
         PI,
         0.45,
         ("system", "developer", "admin"),
-        r"</?(?:system|system_prompt|systemprompt|sys|system-message|system_message|developer|"
-        r"developer_message|admin)>",
+        # not a POD code (C<system>) or a generic type (List<System>)
+        r"(?<![A-Za-z0-9])</?(?:system|system_prompt|systemprompt|sys|system-message|"
+        r"system_message|developer|developer_message|admin)>",
         back=2,
         ahead=40,
     ),
