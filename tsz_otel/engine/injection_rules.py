@@ -366,10 +366,9 @@ EN = Lexicon(
         "constraint*",
         "programming",
     ),
+    # "all"/"every" are medium here: "remove all IAM policy bindings" is cloud admin
     safety_strong=(
         "your",
-        "all",
-        "every",
         "safety",
         "ethical",
         "moral",
