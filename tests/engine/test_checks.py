@@ -329,3 +329,30 @@ def test_a_calling_code_loads_only_the_regions_a_number_needs() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "['CA', 'US']"  # CA: the national-format rules, at import
+
+
+def test_first_use_of_calling_codes_from_many_threads_agrees_with_the_library() -> None:
+    """Regions compile lazily; eight threads racing through first uses in a fresh
+    interpreter get the library's answers, the same in every thread."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import threading, phonenumbers\n"
+        "from tsz_otel.engine.checks import phone_ok\n"
+        "fmt = phonenumbers.PhoneNumberFormat.INTERNATIONAL\n"
+        "nums = [phonenumbers.example_number_for_type(r, 1) for r in\n"
+        "        sorted(phonenumbers.SUPPORTED_REGIONS)]\n"
+        "texts = [phonenumbers.format_number(n, fmt) for n in nums if n is not None]\n"
+        "out = [None] * 8\n"
+        "def work(i): out[i] = [phone_ok(t) for t in texts]\n"
+        "threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "want = [phonenumbers.is_valid_number(phonenumbers.parse(t)) for t in texts]\n"
+        "print(len(texts), all(o == want for o in out))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    count, agree = done.stdout.split()
+    assert int(count) > 200 and agree == "True"
