@@ -12,10 +12,11 @@ either agree.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["REPLACEMENT", "utf8", "well_formed"]
+__all__ = ["REPLACEMENT", "json_bytes", "utf8", "well_formed"]
 
 REPLACEMENT: Final = "\ufffd"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
@@ -32,3 +33,16 @@ def utf8(text: str) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError:
         return well_formed(text).encode("utf-8")
+
+
+def json_bytes(value: Any, *, separators: tuple[str, str] | None = None) -> bytes:
+    """``value`` as UTF-8 JSON with non-ASCII kept, for a body or event written again.
+
+    A string holding a surrogate (what an unpaired ``\\ud800`` escape on the wire parses
+    to) has no UTF-8 form; such a document is written with every non-ASCII character
+    escaped, which is how its sender wrote it, rather than failing.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=separators).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=separators).encode("ascii")

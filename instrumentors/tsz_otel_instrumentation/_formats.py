@@ -16,7 +16,6 @@ leaves are scanned (tool arguments).
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
@@ -32,24 +31,9 @@ __all__ = [
     "WireFormat",
     "format_for_path",
     "get_field",
-    "json_bytes",
     "response_info",
     "segments",
 ]
-
-
-def json_bytes(value: Any) -> bytes:
-    """``value`` as the JSON of a rewritten body or event: UTF-8 with non-ASCII kept.
-
-    A string holding an unpaired surrogate (what a ``\\ud800`` escape on the wire parses
-    to) has no UTF-8 form; such a document is written with every non-ASCII character
-    escaped, which is how its sender wrote it, rather than failing the call.
-    """
-    text = json.dumps(value, ensure_ascii=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value).encode("ascii")
 
 
 _TYPE_ROLES: Final = {"tool_result": "tool", "function_call_output": "tool"}

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import wrapt
 
-from tsz_otel._unicode import utf8
+from tsz_otel._unicode import json_bytes, utf8
 
-from ._formats import ResponseInfo, Rule, WireFormat, json_bytes, segments
+from ._formats import ResponseInfo, Rule, WireFormat, segments
 from ._stream_call import StreamCall
 from ._stream_text import ScanNeeded, StreamText
 

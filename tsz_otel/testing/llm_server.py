@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .._unicode import json_bytes
 from ._managed import Managed
 from ._serve import serve_until_interrupted
 
@@ -267,13 +268,7 @@ def _tokens(text: str) -> int:
 
 
 def _dumps(value: Any) -> bytes:
-    """Compact JSON; escaped throughout when a string holds an unpaired surrogate (a
-    ``\\ud800`` escape in the request), which has no UTF-8 form."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
+    return json_bytes(value, separators=(",", ":"))
 
 
 def _sse(data: Any, event: str | None = None) -> bytes:

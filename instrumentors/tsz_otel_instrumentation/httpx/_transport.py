@@ -29,9 +29,10 @@ from opentelemetry import context as otel_context
 from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
 from opentelemetry.trace import Tracer
 
+from tsz_otel._unicode import json_bytes
 from tsz_otel.errors import ConfigurationError, GuardrailBlockedError, GuardrailFailedError
 
-from .._formats import WireFormat, format_for_path, json_bytes, response_info
+from .._formats import WireFormat, format_for_path, response_info
 from .._guarding import Guarding, InputResult
 from .._llm_span import GUARDED_KEY, LLMCall, server_of
 from .._overrides import CallOptions, is_tsz_header, options_from
