@@ -399,7 +399,8 @@ def _parse_line(raw: bytes, number: int) -> _Record | None:
 def _result_line(record: _Record, response: DetectResponse) -> str:
     """``{"id":..,"line":..,<response keys>}`` without re-encoding the response."""
     body = response.model_dump_json()
-    head = '{"id":' + json.dumps(record.id, ensure_ascii=False) + ',"line":' + str(record.line)
+    record_id = well_formed(json.dumps(record.id, ensure_ascii=False))  # stdout is UTF-8
+    head = '{"id":' + record_id + ',"line":' + str(record.line)
     return head + ("}" if body == "{}" else "," + body[1:])
 
 

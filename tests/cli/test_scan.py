@@ -215,10 +215,10 @@ def test_a_line_with_an_unpaired_surrogate_escape_is_scanned(
 ) -> None:
     """Valid JSON may carry ``\\ud800``; the result line writes it as U+FFFD."""
     source = tmp_path / "in.jsonl"
-    source.write_bytes(b'{"id": "s", "text": "x \\ud800 mail ' + EMAIL.encode() + b'"}\n')
+    source.write_bytes(b'{"id": "s\\udfff", "text": "x \\ud800 mail ' + EMAIL.encode() + b'"}\n')
 
     assert main(["scan", str(source)]) == EXIT_OK
 
     (result,) = _results(capsys.readouterr().out)
-    assert result["id"] == "s" and result["breakdown"] == {"EMAIL": 1}
+    assert result["id"] == "s\ufffd" and result["breakdown"] == {"EMAIL": 1}
     assert result["redacted_text"].startswith("x \ufffd mail [")
