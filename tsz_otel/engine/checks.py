@@ -381,28 +381,21 @@ class _Territory:
     threads may both compile a part the first time; they compute the same value.
     """
 
-    __slots__ = ("_leading", "_leading_compiled", "_metadata", "_rules")
-
     def __init__(self, metadata: Any) -> None:
         self._metadata = metadata
-        self._leading: re.Pattern[str] | None = None
-        self._leading_compiled = False
-        self._rules: tuple[_Desc | None, tuple[_Desc, ...]] | None = None
 
-    @property
+    @functools.cached_property
     def leading(self) -> re.Pattern[str] | None:
-        if not self._leading_compiled:
-            pattern = self._metadata.leading_digits
-            self._leading = re.compile(pattern) if pattern is not None else None
-            self._leading_compiled = True
-        return self._leading
+        pattern = self._metadata.leading_digits
+        return re.compile(pattern) if pattern is not None else None
+
+    @functools.cached_property
+    def _rules(self) -> tuple[_Desc | None, tuple[_Desc, ...]]:
+        return _territory_rules(self._metadata)
 
     def known(self, national: str) -> bool:
         """``number_type(national) != UNKNOWN`` for this region."""
-        rules = self._rules
-        if rules is None:
-            rules = self._rules = _territory_rules(self._metadata)
-        general, types = rules
+        general, types = self._rules
         if general is None or not general.matches(national):
             return False
         return any(desc.matches(national) for desc in types)
