@@ -354,10 +354,7 @@ def _ai_fallback_count(responses: Sequence[DetectResponse]) -> int:
     """
     total = 0
     for response in responses:
-        private = getattr(response, "__pydantic_private__", None)
-        failures = private.get("_ai_failures") if private else None
-        if failures is None:
-            failures = _ai_failures(response)
+        failures = _ai_failures(response)
         if failures:
             total += sum(int(count) for count in failures.values())
     return total

@@ -873,7 +873,7 @@ class Engine:
             clean.add(digest)
             return found
         allow = self.allowlist.snapshot()
-        if allow.items and found:
+        if allow.items:
             found = [f for f in found if not allow.allows(text[f[2] : f[3]])]
         return found
 
