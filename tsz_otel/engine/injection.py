@@ -105,8 +105,7 @@ MAX_DECODE_CHARS = 8192  # encoded characters decoded per run
 MAX_DECODED_TOTAL = 65536  # decoded bytes per call
 
 _WORD = re.compile(r"[\w']+")
-# no code operators between the words of a phrase: "override\n def load(self) -> Safety"
-_GSEP = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"
+_GSEP = R.WORD_SEPARATOR
 _TSEP = r"[^\w.!?,;:\n]{1,4}"  # a qualifier after the object is on the same line
 _UNSPACED_GAP = r"[^。！？.!?\n]{0,12}?"
 _UNSPACED_TAIL = r"[^。！？.!?\n，,、]{0,6}"

@@ -47,6 +47,7 @@ __all__ = [
     "RULES",
     "TAIL_FILLERS",
     "TRANSFORMS",
+    "WORD_SEPARATOR",
     "Container",
     "Cue",
     "Family",
@@ -64,6 +65,11 @@ Words = tuple[str, ...]
 # --------------------------------------------------------------------------------------------
 # Character folding data (the rest of folding is Unicode NFKD + lower case, computed).
 # --------------------------------------------------------------------------------------------
+
+#: What may stand between two words of one phrase (``@@S@@`` in a rule; the detector's
+#: families use it too): a few characters of space or punctuation, but no sentence end and
+#: no code operator ("override\n def load(self) -> Safety" is no phrase).
+WORD_SEPARATOR = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"
 
 #: Light leetspeak, applied everywhere (digits never matter to these rules).
 LEET: dict[str, str] = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"}
@@ -1919,7 +1925,7 @@ class Rule:
     ahead: int = 512
 
 
-_S = r"(?:[^\w.!?=;{}>-]|-(?!>)|(?<!-)>){1,6}"  # as the detector's: no code operators
+_S = WORD_SEPARATOR
 _CLAUSE = r"[^\w.!?,;:=(){}<>]{1,6}"  # within one clause: no comma, colon or code
 _FRAGMENTS = {"@@S@@": _S, **{f"@@G{n}@@": rf"(?:{_S}\w{{1,24}}){{0,{n}}}?" for n in range(1, 9)}}
 
