@@ -136,9 +136,8 @@ class RedisServer(Managed):
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def _ping(self) -> bool:
-        with contextlib.suppress(OSError), socket.create_connection((_HOST, self.port), 0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+        with contextlib.suppress(OSError, RuntimeError):
+            return _command(self.port, "PING", timeout=0.5).startswith("+PONG")
         return False
 
 
@@ -193,18 +192,21 @@ class RedisCluster(Managed):
         raise RuntimeError("the Redis Cluster did not form")
 
 
-def _command(port: int, *parts: str) -> str:
-    """Send one command in RESP and return the reply as text (status, error or bulk)."""
+def _command(port: int, *parts: str, timeout: float = 2.0) -> str:
+    """Send one command in RESP and return the reply as text (status, error or bulk).
+
+    ``RuntimeError`` for an error reply or a connection closed mid-reply, ``OSError``
+    when the server cannot be reached or does not answer within ``timeout``.
+    """
     payload = f"*{len(parts)}\r\n" + "".join(f"${len(p)}\r\n{p}\r\n" for p in parts)
-    with socket.create_connection((_HOST, port), 2.0) as sock:
+    with socket.create_connection((_HOST, port), timeout) as sock:
         sock.sendall(payload.encode())
         reply = b""
-        sock.settimeout(2.0)
-        while True:
+        while not _complete(reply):
             chunk = sock.recv(65536)
+            if not chunk:
+                raise RuntimeError(f"redis {' '.join(parts)}: connection closed mid-reply")
             reply += chunk
-            if _complete(reply):
-                break
     text = reply.decode()
     if text.startswith("-"):
         raise RuntimeError(f"redis {' '.join(parts)}: {text.strip()}")
